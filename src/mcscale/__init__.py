@@ -1,0 +1,21 @@
+"""mcscale: Monte Carlo forecasts of the compute of frontier AI training runs."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from mcscale.results import Result, run
+from mcscale.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+
+try:
+    __version__ = version("mcscale")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "parse_scenario",
+    "run",
+]
