@@ -202,6 +202,14 @@ class PriorSpec:
         """Whether the prior is a single value."""
         return self.dist == "fixed"
 
+    def is_positive(self) -> bool:
+        """Whether every value the prior can take is > 0."""
+        if self.lower > 0 or self.dist == "lognormal":
+            return True
+        if self.dist == "mixture":
+            return all(c.is_positive() for c in self.components)
+        return self.support()[0] > 0
+
     def support(self) -> tuple[float, float]:
         """Return the smallest and largest value the prior can take [written units]."""
         if self.dist == "fixed":
@@ -600,8 +608,8 @@ def _check_domain(spec: PriorSpec, path: str, domain: str, problems: _Problems) 
         elif low >= high and not spec.is_fixed:
             problems.add(path, "has no probability mass in (0, 1]")
         return spec
-    low, _ = spec.support()
-    if low < 0 or (low == 0 and spec.dist not in ("lognormal",)):
+    if not spec.is_positive():
+        low, _ = spec.support()
         if spec.is_fixed:
             problems.add(path, f"must be positive, got {spec.params['value']!r}")
         else:

@@ -1,0 +1,73 @@
+"""The DataTree layout, summaries and netCDF round trip."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import mcscale
+from mcscale.results import SUMMARY_QUANTILES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def baseline() -> mcscale.Result:
+    return mcscale.run(ROOT / "scenarios" / "baseline.toml", n_draws=20_000, seed=4)
+
+
+def test_layout(baseline):
+    tree = baseline.tree
+    assert set(tree.children) == {"prior", "trajectories", "summary"}
+    prior = baseline.prior
+    assert prior["spend.doubling_time"].dims == ("chain", "draw")
+    assert prior["spend.doubling_time"].attrs["units"] == "year"
+    assert json.loads(prior["spend.doubling_time"].attrs["prior"]) == {
+        "dist": "lognormal",
+        "p5": 6,
+        "p95": 18,
+        "unit": "month",
+    }
+    assert "spend.doubling_time@2030" in prior
+    assert json.loads(prior.attrs["fixed_parameters"]) == {"reference.flop": 2.1e25}
+    traj = baseline.trajectories
+    assert set(traj.data_vars) == {"spend", "cap", "flop_per_usd", "physical_flop", "algo_multiplier", "effective_flop"}
+    assert traj["effective_flop"].dims == ("chain", "draw", "year")
+    assert traj["effective_flop"].attrs["units"] == "log10(FLOP)"
+    assert traj.sizes["year"] == 36 and traj.sizes["chain"] * traj.sizes["draw"] == 20_000
+    for key in ("scenario_text", "seed", "n_draws", "chunk_size", "mcscale_version", "created"):
+        assert key in tree.attrs
+    assert tree.attrs["scenario_text"] == (ROOT / "scenarios" / "baseline.toml").read_text()
+
+
+def test_prior_values_are_in_canonical_units(baseline):
+    months = baseline.prior["spend.doubling_time"].values * 12
+    assert np.mean(months <= 6) == pytest.approx(0.05, abs=4 * np.sqrt(0.05 * 0.95 / 20_000))
+
+
+def test_summary_equals_numpy_quantiles(baseline):
+    values = baseline.trajectories["physical_flop"].values.reshape(-1, 36)
+    expected = np.quantile(values, SUMMARY_QUANTILES, axis=0)
+    np.testing.assert_allclose(baseline.summary["physical_flop"].values, expected, rtol=0, atol=1e-12)
+
+
+def test_netcdf_round_trip_keeps_values_and_attrs(baseline, tmp_path):
+    path = baseline.to_netcdf(tmp_path / "run.nc")
+    assert sorted(os.listdir(tmp_path)) == ["run.nc"]  # no temporary left behind
+    back = mcscale.Result.from_netcdf(path)
+    xr.testing.assert_identical(back.tree, baseline.tree)
+    assert back.scenario == baseline.scenario
+    assert back.n_draws == 20_000 and back.seed == 4
+
+
+def test_failed_write_leaves_nothing(baseline, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", fail)
+    with pytest.raises(OSError, match="disk full"):
+        baseline.to_netcdf(tmp_path / "run.nc")
+    assert os.listdir(tmp_path) == []
