@@ -77,7 +77,8 @@ def test_trajectories_follow_the_model_equations_draw_by_draw():
 def test_spend_cap(kind):
     text = scenario_text(
         end=2035,
-        spend_extra=f'cap = {{ dist = "lognormal", p5 = 3e8, p95 = 3e9 }}\ncap_kind = "{kind}"\ncap_growth_per_year = 1.1',
+        spend_extra=f'cap = {{ dist = "lognormal", p5 = 3e8, p95 = 3e9 }}\n'
+        f'cap_kind = "{kind}"\ncap_growth_per_year = 1.1',
     )
     result = run_text(text, n_draws=5000)
     t = np.arange(11.0)
