@@ -92,12 +92,13 @@ def _format_value(value: float, unit: str) -> str:
     return f"{value:.2e}"
 
 
-def _summary_years(years: Sequence[float], n_rows: int = 6) -> list[float]:
-    """Pick a few evenly spaced grid years, always including the first and last."""
-    if len(years) <= n_rows:
-        return list(years)
-    index = sorted({round(i * (len(years) - 1) / (n_rows - 1)) for i in range(n_rows)})
-    return [years[i] for i in index]
+def _summary_years(years: Sequence[float], max_rows: int = 7) -> list[float]:
+    """Pick round grid years (multiples of 5, else 10), always with the first and last."""
+    for spacing in (5, 10, 20):
+        round_years = [y for y in years[1:-1] if float(y) % spacing == 0]
+        if len(round_years) + 2 <= max_rows:
+            break
+    return [years[0], *round_years, years[-1]]
 
 
 def _print_summary(result) -> None:  # noqa: ANN001

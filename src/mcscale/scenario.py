@@ -737,7 +737,7 @@ def _parse_regimes(raw: Any, grid: tuple[float, float, float] | None, problems: 
 
 
 def _parse_correlations(
-    raw: Any, names: dict[str, PriorSpec], problems: _Problems
+    raw: Any, names: dict[str, PriorSpec], invalid: set[str], problems: _Problems
 ) -> tuple[tuple[str, str, float], ...]:
     if not isinstance(raw, list):
         problems.add("correlations", "must be an array of tables ([[correlations]])")
@@ -758,7 +758,9 @@ def _parse_correlations(
             continue
         ok = True
         for name in pair:
-            if name not in names:
+            if name in invalid:  # already reported where it is defined
+                ok = False
+            elif name not in names:
                 problems.add(f"{prefix}.pair", f"unknown prior {name!r}; known: " + ", ".join(sorted(names)))
                 ok = False
             elif names[name].dist in ("fixed", "lookup"):
@@ -893,10 +895,12 @@ def _check_regime_forms(
                 problems.add(f"regimes[{i}].{section}", "give doubling_time or growth_per_year, not both")
 
 
-def _check_lookups(priors: dict[str, PriorSpec], problems: _Problems, path_of: dict[str, str]) -> None:
-    """Lookup sources must exist, be sampled, and form no cycle."""
+def _check_lookups(
+    priors: dict[str, PriorSpec], invalid: set[str], problems: _Problems, path_of: dict[str, str]
+) -> None:
+    """Check that lookup sources exist and form no cycle."""
     for name, spec in priors.items():
-        if spec.dist != "lookup":
+        if spec.dist != "lookup" or spec.of in invalid:
             continue
         if spec.of not in priors:
             problems.add(f"{path_of[name]}.of", f"unknown prior {spec.of!r}; known: " + ", ".join(sorted(priors)))
@@ -932,6 +936,26 @@ def _check_correlation_matrix(correlations: tuple[tuple[str, str, float], ...], 
                 f"pair ({a}, {b}) with rho = {rho:g} makes the correlation matrix not positive definite",
             )
             return
+
+
+def _given_names(data: dict[str, Any]) -> set[str]:
+    """Names of every parameter the file gives, valid or not."""
+    names = {
+        f"{section}.{key}"
+        for section, keys in _PARAMETERS.items()
+        if isinstance(data.get(section), dict)
+        for key in data[section]
+        if key in keys
+    }
+    raw_regimes = data.get("regimes", [])
+    for table in raw_regimes if isinstance(raw_regimes, list) else []:
+        if not (isinstance(table, dict) and _is_number(table.get("from"))):
+            continue
+        for section, keys in _REGIME_KEYS.items():
+            entries = table.get(section)
+            if isinstance(entries, dict):
+                names |= {f"{section}.{key}@{table['from']:g}" for key in entries if key in keys}
+    return names
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -990,8 +1014,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         for key, spec in regime.priors.items():
             all_priors[spec.name] = spec
             path_of[spec.name] = f"regimes[{i}].{key}"
-    _check_lookups(all_priors, problems, path_of)
-    correlations = _parse_correlations(data.get("correlations", []), all_priors, problems)
+    invalid = _given_names(data) - set(all_priors)
+    _check_lookups(all_priors, invalid, problems, path_of)
+    correlations = _parse_correlations(data.get("correlations", []), all_priors, invalid, problems)
     if correlations and not problems.items:
         _check_correlation_matrix(correlations, problems)
     questions = _parse_questions(data.get("questions", []), grid, problems)
