@@ -708,7 +708,11 @@ def _parse_regimes(raw: Any, grid: tuple[float, float, float] | None, problems: 
         if year is None:
             continue
         if grid is not None and not grid[0] < year < grid[1]:
-            problems.add(f"{prefix}.from", f"{year:g} is outside the horizon; must lie in ({grid[0]:g}, {grid[1]:g})")
+            problems.add(
+                f"{prefix}.from",
+                f"{year:g} is outside the horizon: a regime must start strictly between start "
+                f"({grid[0]:g}) and end ({grid[1]:g}), so that it covers at least one interval",
+            )
         if regimes and year <= regimes[-1].start_year:
             problems.add(f"{prefix}.from", "regimes must be in increasing order of year")
         priors: dict[str, PriorSpec] = {}
@@ -889,18 +893,15 @@ def _check_regime_forms(
                 problems.add(path, "needs spend.cap_gdp_fraction")
             if key.startswith("algorithms.") and "algorithms" not in data:
                 problems.add(path, "needs an [algorithms] section")
-        sections = {k.split(".")[0] for k in regime.priors}
-        for section in sections:
-            if {f"{section}.doubling_time", f"{section}.growth_per_year"} <= set(regime.priors):
-                problems.add(f"regimes[{i}].{section}", "give doubling_time or growth_per_year, not both")
 
 
 def _check_lookups(
     priors: dict[str, PriorSpec], invalid: set[str], problems: _Problems, path_of: dict[str, str]
 ) -> None:
     """Check that lookup sources exist and form no cycle."""
+    in_reported_cycle: set[str] = set()
     for name, spec in priors.items():
-        if spec.dist != "lookup" or spec.of in invalid:
+        if spec.dist != "lookup" or spec.of in invalid or name in in_reported_cycle:
             continue
         if spec.of not in priors:
             problems.add(f"{path_of[name]}.of", f"unknown prior {spec.of!r}; known: " + ", ".join(sorted(priors)))
@@ -910,6 +911,7 @@ def _check_lookups(
         while source in priors and priors[source].dist == "lookup":
             if source in seen:
                 problems.add(f"{path_of[name]}.of", "lookups form a cycle through " + " -> ".join(sorted(seen)))
+                in_reported_cycle |= seen
                 break
             seen.add(source)
             source = priors[source].of
