@@ -82,16 +82,6 @@ def _check_output(path: str | None) -> Path | None:
     return out
 
 
-def _format_value(value: float, unit: str) -> str:
-    """Compact number with its unit: 2.1e25 FLOP, $1.5B."""
-    if unit == "USD":
-        for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if value >= scale:
-                return f"${value / scale:.3g}{suffix}"
-        return f"${value:.3g}"
-    return f"{value:.2e}"
-
-
 def _summary_years(years: Sequence[float], max_rows: int = 7) -> list[float]:
     """Pick round grid years (multiples of 5, else 10), always with the first and last."""
     for spacing in (5, 10, 20):
@@ -103,6 +93,8 @@ def _summary_years(years: Sequence[float], max_rows: int = 7) -> list[float]:
 
 def _print_summary(result) -> None:  # noqa: ANN001
     """Print median and 90% interval of effective FLOP, physical FLOP and spend."""
+    from mcscale.results import format_value
+
     summary = result.summary
     scenario = result.scenario
     print(f"{scenario.name}: {scenario.description}")
@@ -115,7 +107,7 @@ def _print_summary(result) -> None:  # noqa: ANN001
         cells = []
         for name, unit in columns:
             q = 10.0 ** summary[name].sel(year=year).values
-            cells.append(f"{_format_value(q[2], unit)} [{_format_value(q[0], unit)}, {_format_value(q[4], unit)}]")
+            cells.append(f"{format_value(q[2], unit)} [{format_value(q[0], unit)}, {format_value(q[4], unit)}]")
         print(f"{year:>7g}  " + "  ".join(f"{c:<32}" for c in cells).rstrip())
 
 

@@ -338,13 +338,6 @@ class Scenario:
             out.update({p.name: p for p in regime.priors.values()})
         return out
 
-    def references(self) -> dict[str, float | None]:
-        """Return the named reference runs [FLOP]; the scenario's own is None if uncertain."""
-        refs: dict[str, float | None] = dict(BUILTIN_REFERENCES)
-        prior = self.priors["reference.flop"]
-        refs[self.reference_name] = prior.params["value"] if prior.is_fixed else None
-        return refs
-
 
 # --------------------------------------------------------------------------- #
 # Parsing                                                                      #

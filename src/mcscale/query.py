@@ -1,0 +1,351 @@
+"""The question language: text -> :class:`Query` -> an :class:`~mcscale.results.Answer`.
+
+A small tokenizer and recursive-descent parser (never ``eval``). Keywords are
+case-insensitive; numbers may be plain or scientific. The forms::
+
+    P(METRIC >= THRESHOLD by YEAR)        P(METRIC <= THRESHOLD in YEAR)
+    year METRIC >= THRESHOLD              median year METRIC >= THRESHOLD
+    quantiles METRIC in YEAR
+    interval METRIC in YEAR [eti|hdi] [PROB]
+    cost of THRESHOLD in YEAR
+
+where THRESHOLD is a number in the metric's unit, ``K x REF`` (a multiple of a
+reference run: GPT-3, GPT-4 or the scenario's ``[reference]``), or ``requirement``
+(the scenario's milestone requirement, compared draw by draw).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mcscale.results import Answer, QueryError, Result, Threshold
+from mcscale.scenario import BUILTIN_REFERENCES, METRICS, Scenario
+
+__all__ = [
+    "Query",
+    "QuestionSyntaxError",
+    "answer",
+    "ask",
+    "check_query",
+    "parse_question",
+    "scenario_queries",
+    "scenario_references",
+]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<op>>=|<=|≥|≤)|(?P<paren>[()])"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)|(?P<other>\S))"
+)
+
+
+class QuestionSyntaxError(ValueError):
+    """A question that does not parse; ``str()`` shows it with a caret under the problem.
+
+    Parameters
+    ----------
+    question : str
+        The question as written.
+    position, length : int
+        Where the offending token starts, and its length.
+    expected : str
+        What the parser expected there.
+    """
+
+    def __init__(self, question: str, position: int, length: int, expected: str) -> None:
+        self.question = question
+        self.position = position
+        self.expected = expected
+        found = question[position : position + length] if length else "the end of the question"
+        caret = " " * position + "^" * max(length, 1)
+        super().__init__(f"cannot parse question: expected {expected}, found {found!r}\n  {question}\n  {caret}")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed question.
+
+    Parameters
+    ----------
+    kind : str
+        ``probability``, ``crossing_year``, ``quantiles``, ``interval`` or ``cost``.
+    text : str
+        The question as written (whitespace trimmed).
+    metric : str
+        Trajectory variable (``physical_flop`` for cost).
+    op : str
+        ``>=`` or ``<=``.
+    threshold : float, (float, str), "requirement" or None
+    year : float or None
+    by : bool
+        "by YEAR" (running max over grid years) rather than "in YEAR".
+    method : str
+        ``eti`` or ``hdi``, for intervals.
+    prob : float
+        Interval probability.
+    """
+
+    kind: str
+    text: str
+    metric: str = "effective_flop"
+    op: str = ">="
+    threshold: Threshold | None = None
+    year: float | None = None
+    by: bool = False
+    method: str = "eti"
+    prob: float = 0.9
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    position: int
+
+
+def _tokenize(question: str) -> list[_Token]:
+    tokens = []
+    for match in _TOKEN.finditer(question):
+        kind = match.lastgroup
+        if kind is None:
+            continue
+        tokens.append(_Token(kind, match.group(kind), match.start(kind)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, question: str, references: tuple[str, ...]) -> None:
+        self.question = question
+        self.tokens = _tokenize(question)
+        self.i = 0
+        self.references = references
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def fail(self, expected: str) -> QuestionSyntaxError:
+        token = self.peek()
+        if token is None:
+            return QuestionSyntaxError(self.question, len(self.question), 0, expected)
+        return QuestionSyntaxError(self.question, token.position, len(token.text), expected)
+
+    def word(self, *choices: str) -> str:
+        token = self.peek()
+        if token is None or token.kind != "word" or token.text.lower() not in choices:
+            raise self.fail(" or ".join(repr(c) for c in choices))
+        self.i += 1
+        return token.text.lower()
+
+    def accept(self, *choices: str) -> str | None:
+        token = self.peek()
+        if token is not None and token.kind == "word" and token.text.lower() in choices:
+            self.i += 1
+            return token.text.lower()
+        return None
+
+    def symbol(self, kind: str, text: str) -> None:
+        token = self.peek()
+        if token is None or token.kind != kind or token.text != text:
+            raise self.fail(repr(text))
+        self.i += 1
+
+    def number(self, what: str = "a number") -> float:
+        token = self.peek()
+        if token is None or token.kind != "number":
+            raise self.fail(what)
+        self.i += 1
+        return float(token.text)
+
+    def metric(self) -> str:
+        token = self.peek()
+        if token is None or token.kind != "word" or token.text.lower() not in METRICS:
+            raise self.fail("a metric (" + ", ".join(METRICS) + ")")
+        self.i += 1
+        return token.text.lower()
+
+    def op(self) -> str:
+        token = self.peek()
+        if token is None or token.kind != "op":
+            raise self.fail("'>=' or '<='")
+        self.i += 1
+        return {"≥": ">=", "≤": "<="}.get(token.text, token.text)
+
+    def threshold(self) -> Threshold:
+        if self.accept("requirement"):
+            return "requirement"
+        value = self.number("a threshold (a number, K x REFERENCE, or requirement)")
+        if value <= 0:
+            self.i -= 1
+            raise self.fail("a positive threshold")
+        if not self.accept("x", "×"):
+            return value
+        token = self.peek()
+        known = {name.lower(): name for name in self.references}
+        if token is None or token.kind != "word" or token.text.lower() not in known:
+            raise self.fail("a reference (" + ", ".join(self.references) + ")")
+        self.i += 1
+        return (value, known[token.text.lower()])
+
+    def end(self) -> None:
+        if self.peek() is not None:
+            raise self.fail("the end of the question")
+
+    def parse(self) -> Query:
+        text = self.question.strip()
+        first = self.peek()
+        if first is None:
+            raise self.fail("a question (P(...), year, median year, quantiles, interval, cost of)")
+        head = first.text.lower() if first.kind == "word" else ""
+        if head == "p":
+            self.i += 1
+            self.symbol("paren", "(")
+            metric, op, threshold = self.metric(), self.op(), self.threshold()
+            by = self.word("by", "in") == "by"
+            year = self.number("a year")
+            self.symbol("paren", ")")
+            self.end()
+            return Query("probability", text, metric, op, threshold, year, by)
+        if head in ("year", "median"):
+            self.i += 1
+            if head == "median":
+                self.word("year")
+            metric, op, threshold = self.metric(), self.op(), self.threshold()
+            self.end()
+            return Query("crossing_year", text, metric, op, threshold)
+        if head == "quantiles":
+            self.i += 1
+            metric = self.metric()
+            self.word("in")
+            year = self.number("a year")
+            self.end()
+            return Query("quantiles", text, metric, year=year)
+        if head == "interval":
+            self.i += 1
+            metric = self.metric()
+            self.word("in")
+            year = self.number("a year")
+            method = self.accept("eti", "hdi") or "eti"
+            prob = 0.9
+            if self.peek() is not None:
+                prob = self.number("an interval probability such as 0.9")
+                if not 0 < prob < 1:
+                    self.i -= 1
+                    raise self.fail("an interval probability in (0, 1)")
+            self.end()
+            return Query("interval", text, metric, year=year, method=method, prob=prob)
+        if head == "cost":
+            self.i += 1
+            self.word("of")
+            threshold = self.threshold()
+            self.word("in")
+            year = self.number("a year")
+            self.end()
+            return Query("cost", text, "physical_flop", threshold=threshold, year=year)
+        raise self.fail("a question (P(...), year, median year, quantiles, interval, cost of)")
+
+
+def parse_question(question: str, references: tuple[str, ...] | None = None) -> Query:
+    """Parse one question.
+
+    Parameters
+    ----------
+    question : str
+        E.g. ``"P(effective_flop >= 1000 x GPT-4 by 2030)"``.
+    references : tuple of str, optional
+        Reference names ``K x REF`` may use (default: GPT-3, GPT-4).
+
+    Returns
+    -------
+    Query
+
+    Raises
+    ------
+    QuestionSyntaxError
+        Showing the question with a caret under the offending word.
+    """
+    return _Parser(question, references or tuple(BUILTIN_REFERENCES)).parse()
+
+
+def scenario_references(scenario: Scenario) -> tuple[str, ...]:
+    """Return the reference names a scenario's questions may use."""
+    return tuple(dict.fromkeys([*BUILTIN_REFERENCES, scenario.reference_name]))
+
+
+def scenario_queries(scenario: Scenario) -> list[Query]:
+    """Return the scenario's ``[[questions]]`` as queries, one per "by" year."""
+    references = scenario_references(scenario)
+    queries = []
+    for question in scenario.questions:
+        if question.text:
+            queries.append(parse_question(question.text, references))
+            continue
+        if question.multiple is not None:
+            threshold = f"{question.multiple:g} x {question.reference or scenario.reference_name}"
+        else:
+            threshold = f"{question.threshold:g}"
+        queries += [
+            parse_question(f"P({question.metric} >= {threshold} by {year:g})", references) for year in question.years
+        ]
+    return queries
+
+
+def check_query(query: Query, scenario: Scenario) -> None:
+    """Check a query against a scenario before sampling.
+
+    Raises
+    ------
+    QueryError
+        For a year outside the horizon or off the grid, an unknown reference, or a
+        requirement the scenario does not have.
+    """
+    if query.year is not None:
+        if not scenario.start <= query.year <= scenario.end:
+            raise QueryError(
+                f"{query.text}: year {query.year:g} is outside the horizon {scenario.start:g}..{scenario.end:g}"
+            )
+        on_grid = abs(
+            (query.year - scenario.start) / scenario.step - round((query.year - scenario.start) / scenario.step)
+        )
+        if not query.by and on_grid > 1e-9:
+            raise QueryError(f"{query.text}: year {query.year:g} is not a grid year (step {scenario.step:g})")
+    if isinstance(query.threshold, tuple) and query.threshold[1] not in scenario_references(scenario):
+        raise QueryError(
+            f"{query.text}: unknown reference {query.threshold[1]!r}; known: "
+            + ", ".join(scenario_references(scenario))
+        )
+    if query.threshold == "requirement" and "milestone.requirement" not in scenario.priors:
+        raise QueryError(f"{query.text}: the scenario has no [milestone] requirement")
+    if isinstance(query.threshold, tuple) and query.metric not in ("effective_flop", "physical_flop"):
+        raise QueryError(f"{query.text}: a multiple of a reference run is in FLOP; {query.metric} is not")
+
+
+def answer(result: Result, query: Query) -> Answer:
+    """Answer a parsed query from a result."""
+    if query.kind == "probability":
+        year = {"by": query.year} if query.by else {"in_year": query.year}
+        return result.probability(query.metric, query.threshold, op=query.op, question=query.text, **year)
+    if query.kind == "crossing_year":
+        return result.crossing_year(query.metric, query.threshold, op=query.op, question=query.text)
+    if query.kind == "quantiles":
+        return result.quantiles(query.metric, query.year, question=query.text)
+    if query.kind == "interval":
+        return result.interval(query.metric, query.year, query.method, query.prob, question=query.text)
+    return result.cost(query.threshold, query.year, question=query.text)
+
+
+def ask(result: Result, question: str) -> Answer:
+    """Parse a question and answer it from a result.
+
+    Parameters
+    ----------
+    result : Result
+    question : str
+        A question in the query language.
+
+    Returns
+    -------
+    Answer
+    """
+    query = parse_question(question, scenario_references(result.scenario))
+    check_query(query, result.scenario)
+    return answer(result, query)
