@@ -12,7 +12,7 @@ from scipy import stats
 
 from helpers import flat, run_text, scenario_text
 from mcscale.priors import normal_correlation, prior_order
-from mcscale.scenario import parse_scenario
+from mcscale.scenario import ScenarioError, parse_scenario
 
 N = 40_000
 KS_CRITICAL = 1.95 / math.sqrt(N)
@@ -204,3 +204,37 @@ def test_prior_order_puts_lookups_after_their_source():
     scenario = parse_scenario(text, "t.toml")
     order = prior_order(scenario.all_priors())
     assert order.index("milestone.requirement") < order.index("algorithms.doubling_time")
+
+
+@pytest.mark.parametrize(
+    ("prior", "frozen", "low", "high"),
+    [
+        ('{ dist = "lognormal", mu = 0, sigma = 0.5, lower = 200 }', stats.lognorm(s=0.5), 200.0, np.inf),
+        ('{ dist = "normal", mean = 1, sd = 0.1, lower = 2, upper = 3 }', stats.norm(1, 0.1), 2.0, 3.0),
+    ],
+)
+def test_truncation_far_in_the_upper_tail(prior, frozen, low, high):
+    # 10 standard deviations out the CDF rounds to 1; the survival function does not.
+    values = sample(prior, key="spend.doubling_time")
+    assert values.min() >= low and values.max() <= high
+
+    def cdf(x):  # noqa: ANN001, ANN202
+        x = np.clip(x, low, high)
+        return (frozen.sf(low) - frozen.sf(x)) / (frozen.sf(low) - frozen.sf(high))
+
+    assert_ks(values, cdf)
+
+
+def test_mixture_components_keep_their_own_units():
+    prior = (
+        '{ dist = "mixture", weights = [0.5, 0.5], components = ['
+        '{ dist = "uniform", low = 5, high = 7, unit = "month" }, { dist = "uniform", low = 2, high = 3 }] }'
+    )
+    values = sample(prior, key="spend.doubling_time")
+    first, second = stats.uniform(5 / 12, 2 / 12), stats.uniform(2, 1)
+    assert_ks(values, lambda x: 0.5 * first.cdf(x) + 0.5 * second.cdf(x))
+
+
+def test_truncation_with_no_mass_is_rejected():
+    with pytest.raises(ScenarioError, match="spend.doubling_time: lower/upper leave no probability mass"):
+        parse_scenario(scenario_text(spend_doubling_time='{ dist = "normal", mean = 1, sd = 0.01, lower = 100 }'))

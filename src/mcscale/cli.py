@@ -7,6 +7,7 @@ User errors print one line per problem on stderr and never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -124,6 +125,80 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5), got {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5), got {text!r}")
+    return value
+
+
+def _precision_loop(scenario, queries, args):  # noqa: ANN001, ANN202
+    """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
+    from mcscale import run
+    from mcscale.query import answer
+
+    n_draws = args.draws
+    while True:
+        result = run(scenario, n_draws=n_draws, seed=args.seed, threads=args.threads)
+        answers = [answer(result, q) for q in queries]
+        if args.precision is None:
+            return answers, None
+        worst = max(a.probability_mcse() for a in answers)
+        if worst <= args.precision:
+            return (
+                answers,
+                f"precision {args.precision:g} reached with {result.n_draws} draws (largest MCSE {worst:.2g})",
+            )
+        if result.n_draws >= args.max_draws:
+            return answers, (
+                f"precision {args.precision:g} NOT reached: stopped at the cap of {args.max_draws} draws "
+                f"(largest MCSE {worst:.2g}; raise --max-draws)"
+            )
+        # MCSE falls as 1/sqrt(n): aim 5% past the draws the worst answer needs.
+        n_draws = min(args.max_draws, math.ceil(result.n_draws * (worst / args.precision) ** 2 * 1.05))
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    import json
+
+    from mcscale import Result, load_scenario
+    from mcscale.query import answer, check_query, parse_question, scenario_queries, scenario_references
+
+    positional = list(args.args)
+    if args.from_file is not None:
+        for flag in ("draws", "seed", "precision"):
+            if getattr(args, f"{flag}_given"):
+                raise UsageError(f"--{flag} cannot be used with --from: the saved run is answered as it is")
+        path = Path(args.from_file)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        result = Result.from_netcdf(path)
+        scenario = result.scenario
+    else:
+        if not positional:
+            raise UsageError("query needs a scenario file (or --from RESULTS.nc)")
+        scenario = load_scenario(_scenario_path(positional.pop(0)))
+        result = None
+    references = scenario_references(scenario)
+    queries = [parse_question(text, references) for text in positional] or scenario_queries(scenario)
+    if not queries:
+        raise UsageError(f"{scenario.source}: no questions given and the scenario has no [[questions]]")
+    for query in queries:
+        check_query(query, scenario)
+    if result is not None:
+        answers, note = [answer(result, q) for q in queries], None
+    else:
+        answers, note = _precision_loop(scenario, queries, args)
+    for item in answers:
+        print(json.dumps(item.to_dict()) if args.json else str(item))
+    if note is not None:
+        print(f"mcscale: {note}", file=sys.stderr)
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from mcscale import load_scenario
 
@@ -149,6 +224,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", "-o", default=None, help="write the result to this netCDF file")
     run.set_defaults(handler=_cmd_run)
 
+    query = commands.add_parser(
+        "query",
+        help="answer questions, each with its Monte Carlo error",
+        description="Answer questions such as 'P(effective_flop >= 1000 x GPT-4 by 2030)'. "
+        "With no question, answer the scenario's [[questions]].",
+    )
+    query.add_argument("args", nargs="*", metavar="SCENARIO QUESTION", help="scenario, then questions")
+    query.add_argument("--from", dest="from_file", default=None, help="answer from a saved run (no sampling)")
+    query.add_argument("--draws", type=_positive_int, default=None, help="number of draws (default 100000)")
+    query.add_argument("--seed", type=_seed, default=None, help="root seed (default 0)")
+    query.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    query.add_argument(
+        "--precision",
+        type=_probability,
+        default=None,
+        help="draw until every answer's MCSE (on the probability scale) is below this",
+    )
+    query.add_argument(
+        "--max-draws", type=_positive_int, default=2_000_000, help="cap for --precision (default 2000000)"
+    )
+    query.add_argument("--json", action="store_true", help="one JSON object per line")
+    query.set_defaults(handler=_cmd_query)
+
     scenarios = commands.add_parser("scenarios", help="list the bundled scenarios")
     scenarios.set_defaults(handler=_cmd_scenarios)
     return parser
@@ -156,14 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from mcscale.query import QuestionSyntaxError
+    from mcscale.results import QueryError
     from mcscale.scenario import ScenarioError
 
     args = build_parser().parse_args(argv)
+    for flag, default in (("draws", 100_000), ("seed", 0), ("precision", None)):
+        if hasattr(args, flag):  # remember what was given, then apply the default
+            setattr(args, f"{flag}_given", getattr(args, flag) is not None)
+            if getattr(args, flag) is None:
+                setattr(args, flag, default)
     try:
         return args.handler(args)
     except ScenarioError as exc:
         for line in exc.lines():
             print(f"mcscale: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except (QuestionSyntaxError, QueryError) as exc:
+        print(f"mcscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as exc:
         print(f"mcscale: error: {exc}", file=sys.stderr)

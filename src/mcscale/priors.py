@@ -49,7 +49,10 @@ class PriorTable(NamedTuple):
         ``value``; ``mean, sd``; ``mu, sigma``; ``low, high`` (log of them for
         loguniform), in written units.
     u_low, u_high : ndarray of float64
-        CDF at the truncation bounds; sampling maps ``u`` into ``[u_low, u_high]``.
+        CDF at the truncation bounds; sampling maps ``u`` into ``[u_low, u_high]``. For
+        a normal or lognormal truncated to its upper tail these are survival
+        probabilities (``u_low > u_high``) and ``b`` is negated, so that the far tail
+        keeps full precision.
     truncated : ndarray of bool
         Whether the row is truncated (normal and lognormal then go through ``u``).
     scale : ndarray of float64
@@ -143,15 +146,21 @@ def prior_order(priors: dict[str, PriorSpec]) -> list[str]:
     return order
 
 
+def _standard_score(spec: PriorSpec, x: float) -> float:
+    """The standard normal score of ``x`` under a normal or lognormal prior."""
+    p = spec.params
+    if spec.dist == "normal":
+        return (x - p["mean"]) / p["sd"]
+    return (math.log(x) - p["mu"]) / p["sigma"] if x > 0 else -math.inf
+
+
 def _cdf(spec: PriorSpec, x: float) -> float:
     """CDF of an untruncated, non-mixture prior at ``x`` [written units]."""
     if math.isinf(x):
         return 0.0 if x < 0 else 1.0
     p = spec.params
-    if spec.dist == "normal":
-        return float(stats.norm.cdf(x, p["mean"], p["sd"]))
-    if spec.dist == "lognormal":
-        return 0.0 if x <= 0 else float(stats.norm.cdf((math.log(x) - p["mu"]) / p["sigma"]))
+    if spec.dist in ("normal", "lognormal"):
+        return float(stats.norm.cdf(_standard_score(spec, x)))
     if spec.dist == "uniform":
         return min(max((x - p["low"]) / (p["high"] - p["low"]), 0.0), 1.0)
     if spec.dist == "loguniform":
@@ -199,12 +208,22 @@ class _Builder:
             "source": row_of.get(spec.of, -1),
             "normal_index": normal_index,
         }
+        if spec.dist in ("normal", "lognormal") and math.isfinite(spec.lower) and _standard_score(spec, spec.lower) > 0:
+            # Truncated to the upper tail: work with survival probabilities, where the
+            # CDF would round to 1. x = a - b ndtri(sf); u runs from sf(lower) to sf(upper).
+            row["u_low"] = float(stats.norm.sf(_standard_score(spec, spec.lower)))
+            row["u_high"] = (
+                float(stats.norm.sf(_standard_score(spec, spec.upper))) if math.isfinite(spec.upper) else 0.0
+            )
+            mirror = -1.0
+        else:
+            mirror = 1.0
         if spec.dist == "fixed":
             row["a"] = p["value"]
         elif spec.dist == "normal":
-            row["a"], row["b"] = p["mean"], p["sd"]
+            row["a"], row["b"] = p["mean"], mirror * p["sd"]
         elif spec.dist == "lognormal":
-            row["a"], row["b"] = p["mu"], p["sigma"]
+            row["a"], row["b"] = p["mu"], mirror * p["sigma"]
         elif spec.dist == "uniform":
             row["a"], row["b"] = p["low"], p["high"]
         elif spec.dist == "loguniform":
@@ -221,14 +240,18 @@ class _Builder:
         masses = []
         component_rows = []
         for component in spec.components:
+            # A component keeps its own unit if it has one; the mixture's bounds are in
+            # the mixture's unit, so convert them into the component's.
+            scale = component.scale if "unit" in (component.written or {}) else spec.scale
+            factor = spec.scale / scale
             truncated = replace(
                 component,
-                lower=max(component.lower, spec.lower),
-                upper=min(component.upper, spec.upper),
-                scale=spec.scale,
+                lower=max(component.lower, spec.lower * factor),
+                upper=min(component.upper, spec.upper * factor),
+                scale=scale,
             )
             row = self.add(truncated, -1, {})
-            masses.append(self.rows[row]["u_high"] - self.rows[row]["u_low"])
+            masses.append(abs(self.rows[row]["u_high"] - self.rows[row]["u_low"]))
             component_rows.append(row)
         weights = np.asarray(spec.weights) * np.asarray(masses)
         cumulative = np.cumsum(weights / weights.sum())

@@ -135,7 +135,7 @@ class Answer:
         out["mcse"] = self.mcse if self.kind == "probability" else self.quantile_mcse
         out.update(self.details)
         out.update({"n_draws": self.n_draws, "seed": self.seed, "scenario": self.scenario})
-        return out
+        return _json_ready(out)
 
     def __str__(self) -> str:
         tail = f"(MCSE, {self.n_draws} draws, seed {self.seed})"
@@ -169,6 +169,17 @@ class Answer:
                 f"{k} {format_value(v, self.unit)}" for k, v in eff.items()
             )
         return f"{self.question}: {body} {tail}"
+
+
+def _json_ready(value: Any) -> Any:
+    """Replace non-finite floats (a crossing year of "never") by None, recursively."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def format_value(value: float, unit: str, sign: bool = True) -> str:

@@ -440,10 +440,27 @@ def _parse_prior(
         upper=math.inf if upper is None else upper,
     )
     low, high = spec.support()
-    if low > high or (low == high and spec.dist != "fixed"):
+    if low > high or (low == high and spec.dist != "fixed") or _truncated_mass(spec) <= 0:
         problems.add(path, "lower/upper leave no probability mass")
         return None
     return spec
+
+
+def _truncated_mass(spec: PriorSpec) -> float:
+    """Probability a normal or lognormal keeps between its bounds (1 for other forms)."""
+    if spec.dist not in ("normal", "lognormal") or not (math.isfinite(spec.lower) or math.isfinite(spec.upper)):
+        return 1.0
+    p = spec.params
+
+    def score(x: float) -> float:
+        if spec.dist == "normal":
+            return (x - p["mean"]) / p["sd"]
+        return (math.log(x) - p["mu"]) / p["sigma"] if x > 0 else -math.inf
+
+    z_low, z_high = score(spec.lower), score(spec.upper)
+    if z_low > 0:  # the upper tail, where the CDF rounds to 1
+        return float(stats.norm.sf(z_low) - stats.norm.sf(z_high))
+    return float(stats.norm.cdf(z_high) - stats.norm.cdf(z_low))
 
 
 def _parse_form(
