@@ -146,21 +146,13 @@ def prior_order(priors: dict[str, PriorSpec]) -> list[str]:
     return order
 
 
-def _standard_score(spec: PriorSpec, x: float) -> float:
-    """The standard normal score of ``x`` under a normal or lognormal prior."""
-    p = spec.params
-    if spec.dist == "normal":
-        return (x - p["mean"]) / p["sd"]
-    return (math.log(x) - p["mu"]) / p["sigma"] if x > 0 else -math.inf
-
-
 def _cdf(spec: PriorSpec, x: float) -> float:
     """CDF of an untruncated, non-mixture prior at ``x`` [written units]."""
     if math.isinf(x):
         return 0.0 if x < 0 else 1.0
     p = spec.params
     if spec.dist in ("normal", "lognormal"):
-        return float(stats.norm.cdf(_standard_score(spec, x)))
+        return float(stats.norm.cdf(spec.standard_score(x)))
     if spec.dist == "uniform":
         return min(max((x - p["low"]) / (p["high"] - p["low"]), 0.0), 1.0)
     if spec.dist == "loguniform":
@@ -208,13 +200,11 @@ class _Builder:
             "source": row_of.get(spec.of, -1),
             "normal_index": normal_index,
         }
-        if spec.dist in ("normal", "lognormal") and math.isfinite(spec.lower) and _standard_score(spec, spec.lower) > 0:
+        if spec.dist in ("normal", "lognormal") and math.isfinite(spec.lower) and spec.standard_score(spec.lower) > 0:
             # Truncated to the upper tail: work with survival probabilities, where the
             # CDF would round to 1. x = a - b ndtri(sf); u runs from sf(lower) to sf(upper).
-            row["u_low"] = float(stats.norm.sf(_standard_score(spec, spec.lower)))
-            row["u_high"] = (
-                float(stats.norm.sf(_standard_score(spec, spec.upper))) if math.isfinite(spec.upper) else 0.0
-            )
+            row["u_low"] = float(stats.norm.sf(spec.standard_score(spec.lower)))
+            row["u_high"] = float(stats.norm.sf(spec.standard_score(spec.upper))) if math.isfinite(spec.upper) else 0.0
             mirror = -1.0
         else:
             mirror = 1.0

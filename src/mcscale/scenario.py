@@ -202,6 +202,13 @@ class PriorSpec:
         """Whether the prior is a single value."""
         return self.dist == "fixed"
 
+    def standard_score(self, x: float) -> float:
+        """Return the standard normal score of ``x`` under a normal or lognormal prior."""
+        p = self.params
+        if self.dist == "normal":
+            return (x - p["mean"]) / p["sd"]
+        return (math.log(x) - p["mu"]) / p["sigma"] if x > 0 else -math.inf
+
     def is_positive(self) -> bool:
         """Whether every value the prior can take is > 0."""
         if self.lower > 0 or self.dist == "lognormal":
@@ -450,14 +457,7 @@ def _truncated_mass(spec: PriorSpec) -> float:
     """Probability a normal or lognormal keeps between its bounds (1 for other forms)."""
     if spec.dist not in ("normal", "lognormal") or not (math.isfinite(spec.lower) or math.isfinite(spec.upper)):
         return 1.0
-    p = spec.params
-
-    def score(x: float) -> float:
-        if spec.dist == "normal":
-            return (x - p["mean"]) / p["sd"]
-        return (math.log(x) - p["mu"]) / p["sigma"] if x > 0 else -math.inf
-
-    z_low, z_high = score(spec.lower), score(spec.upper)
+    z_low, z_high = spec.standard_score(spec.lower), spec.standard_score(spec.upper)
     if z_low > 0:  # the upper tail, where the CDF rounds to 1
         return float(stats.norm.sf(z_low) - stats.norm.sf(z_high))
     return float(stats.norm.cdf(z_high) - stats.norm.cdf(z_low))
