@@ -159,7 +159,7 @@ class _Parser:
     def metric(self) -> str:
         token = self.peek()
         if token is None or token.kind != "word" or token.text.lower() not in METRICS:
-            raise self.fail("a metric (" + ", ".join(METRICS) + ")")
+            raise self.fail("a metric (known: " + ", ".join(METRICS) + ")")
         self.i += 1
         return token.text.lower()
 
@@ -182,7 +182,7 @@ class _Parser:
         token = self.peek()
         known = {name.lower(): name for name in self.references}
         if token is None or token.kind != "word" or token.text.lower() not in known:
-            raise self.fail("a reference (" + ", ".join(self.references) + ")")
+            raise self.fail("a reference (known: " + ", ".join(self.references) + ")")
         self.i += 1
         return (value, known[token.text.lower()])
 
