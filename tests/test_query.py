@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_text, scenario_text
 from scipy import stats
 
 import mcscale
+from helpers import run_text, scenario_text
 from mcscale.cli import main
 from mcscale.query import Query, QuestionSyntaxError, ask, parse_question
 from mcscale.results import QueryError
