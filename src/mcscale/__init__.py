@@ -2,7 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from mcscale.results import Result, run
+from mcscale.query import ask
+from mcscale.results import Answer, Result, run
 from mcscale.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 try:
@@ -11,10 +12,12 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "Answer",
     "Result",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "ask",
     "load_scenario",
     "parse_scenario",
     "run",
