@@ -21,7 +21,17 @@ from mcscale.priors import PriorTable, build_prior_table
 from mcscale.scenario import Scenario
 
 __all__ = [
+    "CROSSING_BINS_PER_STEP",
     "DEFAULT_CHUNK_SIZE",
+    "STREAM_BIN_WIDTH",
+    "CostSpec",
+    "StreamCounts",
+    "StreamPlan",
+    "StreamRun",
+    "Threshold",
+    "build_stream_plan",
+    "materialized_bytes",
+    "simulate_stream",
     "TRAJECTORY_VARIABLES",
     "ChunkLayout",
     "ModelPlan",
@@ -323,6 +333,283 @@ def simulate(
         parameters=parameters,
         parameter_names=names,
         trajectories=trajectories,
+        variables=variables,
+        years=years,
+        layout=layout,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Streaming                                                                    #
+# --------------------------------------------------------------------------- #
+
+#: Histogram bin width of streaming mode [dex]: 0.005 dex is 1.2% in natural units.
+STREAM_BIN_WIDTH = 0.005
+#: Crossing-year histogram bins per grid step.
+CROSSING_BINS_PER_STEP = 100
+
+
+class Threshold(NamedTuple):
+    """A threshold streaming mode counts exceedances and crossings of.
+
+    Attributes
+    ----------
+    variable : str
+        Trajectory variable.
+    sign : int
+        +1 for ``>=``, -1 for ``<=``.
+    log10_value : float
+        log10 of the threshold [log10 of the variable's unit]; with ``row_name``, the
+        log10 multiple added to that parameter's log10 draw.
+    row_name : str or None
+        A parameter the threshold is drawn from (a milestone requirement, an uncertain
+        reference run), compared draw by draw.
+    """
+
+    variable: str
+    sign: int
+    log10_value: float
+    row_name: str | None = None
+
+
+class CostSpec(NamedTuple):
+    """A "cost of THRESHOLD in YEAR" question for streaming mode (see :class:`Threshold`)."""
+
+    year: float
+    log10_value: float
+    row_name: str | None = None
+
+
+class StreamPlan(NamedTuple):
+    """Bins and thresholds the streaming kernel accumulates (arrays the kernels read)."""
+
+    bin_width: float
+    n_bins: int
+    variable_low: np.ndarray
+    parameter_low: np.ndarray
+    threshold_variable: np.ndarray
+    threshold_sign: np.ndarray
+    threshold_log10: np.ndarray
+    threshold_row: np.ndarray
+    years: np.ndarray
+    crossing_width: float
+    n_crossing_bins: int
+    cost_year: np.ndarray
+    cost_log10: np.ndarray
+    cost_row: np.ndarray
+    cost_low: np.ndarray
+
+
+class StreamCounts(NamedTuple):
+    """Integer accumulators of streaming mode; they merge exactly by addition.
+
+    Attributes
+    ----------
+    histogram : ndarray of int64, shape (n_kept, n_years, n_bins + 2)
+        Per-year histograms of each variable's log10 values; bin 0 is underflow and
+        bin ``n_bins + 1`` overflow.
+    parameter_histogram : ndarray of int64, shape (n_params, n_bins + 2)
+        Histograms of each parameter's log10 draws.
+    exceed_in, exceed_by : ndarray of int64, shape (n_thresholds, n_years)
+        Draws past each threshold in each year, and at some year up to it.
+    crossing : ndarray of int64, shape (n_thresholds, n_crossing_bins + 1)
+        Crossing-year histograms; the last bin counts draws that never cross.
+    cost_histogram : ndarray of int64, shape (n_costs, 2, n_bins + 2)
+        log10 cost [USD] for physical and effective FLOP.
+    """
+
+    histogram: np.ndarray
+    parameter_histogram: np.ndarray
+    exceed_in: np.ndarray
+    exceed_by: np.ndarray
+    crossing: np.ndarray
+    cost_histogram: np.ndarray
+
+    def add(self, other: StreamCounts) -> None:
+        """Add ``other`` into these counts, in place."""
+        for mine, theirs in zip(self, other, strict=True):
+            mine += theirs
+
+
+class StreamRun(NamedTuple):
+    """What a streaming run returns: merged accumulators and the plan that reads them."""
+
+    counts: StreamCounts
+    moments: np.ndarray
+    stream: StreamPlan
+    thresholds: list[Threshold]
+    costs: list[CostSpec]
+    parameter_names: list[str]
+    variables: list[str]
+    years: np.ndarray
+    layout: ChunkLayout
+    seconds: float
+
+
+def materialized_bytes(scenario: Scenario, n_draws: int) -> int:
+    """Memory that materialized mode needs for ``n_draws`` [bytes]."""
+    n_params = len(scenario.all_priors())
+    n_variables = len(TRAJECTORY_VARIABLES)
+    return 8 * n_draws * (n_params + n_variables * scenario.n_years)
+
+
+def _padded_low(minimum: float, maximum: float) -> tuple[float, float]:
+    """A histogram range around a pilot's range: 1 dex plus half the span on each side."""
+    pad = 1.0 + 0.5 * (maximum - minimum)
+    low = math.floor((minimum - pad) / STREAM_BIN_WIDTH) * STREAM_BIN_WIDTH
+    return low, maximum + pad - low
+
+
+def build_stream_plan(
+    scenario: Scenario,
+    thresholds: list[Threshold],
+    costs: list[CostSpec],
+    table: PriorTable,
+    names: list[str],
+    plan: ModelPlan,
+    pilot_params: np.ndarray,
+    pilot_trajectories: np.ndarray,
+) -> StreamPlan:
+    """Choose histogram ranges from a pilot chunk and encode thresholds for the kernel.
+
+    The pilot is chunk 0 itself, so the ranges depend only on (scenario, seed, chunk
+    size). Values beyond a range land in the under- or overflow bin and are counted.
+    """
+    rows = {name: i for i, name in enumerate(names)}
+    slots = [v for v in range(kernels.N_VARIABLES) if plan.variable_slot[v] >= 0]
+    lows, spans = [], []
+    for slot in range(len(slots)):
+        low, span = _padded_low(float(pilot_trajectories[slot].min()), float(pilot_trajectories[slot].max()))
+        lows.append(low)
+        spans.append(span)
+    log_params = np.log10(pilot_params)
+    parameter_lows = []
+    for row in range(table.n_params):
+        low, span = _padded_low(float(log_params[row].min()), float(log_params[row].max()))
+        parameter_lows.append(low)
+        spans.append(span)
+    variable_index = {name: v for v, name in enumerate(TRAJECTORY_VARIABLES)}
+    years = year_grid(scenario)
+    cost_year = np.array([int(round((c.year - scenario.start) / scenario.step)) for c in costs], dtype=np.int64)
+    cost_low = np.zeros((len(costs), 2))
+    fpu = pilot_trajectories[slots.index(kernels.FLOP_PER_USD)]
+    algo = pilot_trajectories[slots.index(kernels.ALGO_MULTIPLIER)]
+    log_utilization = log_params[rows["utilization.value"]]
+    for c, (spec, k) in enumerate(zip(costs, cost_year, strict=True)):
+        limit = spec.log10_value + (log_params[rows[spec.row_name]] if spec.row_name else 0.0)
+        physical = limit - fpu[:, k] - log_utilization
+        for j, values in enumerate((physical, physical - algo[:, k])):
+            cost_low[c, j], span = _padded_low(float(values.min()), float(values.max()))
+            spans.append(span)
+    return StreamPlan(
+        bin_width=STREAM_BIN_WIDTH,
+        n_bins=int(math.ceil(max(spans) / STREAM_BIN_WIDTH)),
+        variable_low=np.array(lows),
+        parameter_low=np.array(parameter_lows),
+        threshold_variable=np.array([variable_index[t.variable] for t in thresholds], dtype=np.int64),
+        threshold_sign=np.array([float(t.sign) for t in thresholds]),
+        threshold_log10=np.array([t.log10_value for t in thresholds]),
+        threshold_row=np.array([rows[t.row_name] if t.row_name else -1 for t in thresholds], dtype=np.int64),
+        years=years,
+        crossing_width=scenario.step / CROSSING_BINS_PER_STEP,
+        n_crossing_bins=(len(years) - 1) * CROSSING_BINS_PER_STEP + 1,
+        cost_year=cost_year,
+        cost_log10=np.array([c.log10_value for c in costs]),
+        cost_row=np.array([rows[c.row_name] if c.row_name else -1 for c in costs], dtype=np.int64),
+        cost_low=cost_low,
+    )
+
+
+def _empty_counts(stream: StreamPlan, n_kept: int, n_params: int) -> StreamCounts:
+    n_years = len(stream.years)
+    n_thresholds = len(stream.threshold_variable)
+    width = stream.n_bins + 2
+    return StreamCounts(
+        histogram=np.zeros((n_kept, n_years, width), dtype=np.int64),
+        parameter_histogram=np.zeros((n_params, width), dtype=np.int64),
+        exceed_in=np.zeros((n_thresholds, n_years), dtype=np.int64),
+        exceed_by=np.zeros((n_thresholds, n_years), dtype=np.int64),
+        crossing=np.zeros((n_thresholds, stream.n_crossing_bins + 1), dtype=np.int64),
+        cost_histogram=np.zeros((len(stream.cost_year), 2, width), dtype=np.int64),
+    )
+
+
+def simulate_stream(
+    scenario: Scenario,
+    n_draws: int,
+    seed: int = 0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+    thresholds: list[Threshold] | None = None,
+    costs: list[CostSpec] | None = None,
+) -> StreamRun:
+    """Sample a scenario keeping only mergeable accumulators: memory independent of n_draws.
+
+    Each worker thread adds its chunks into its own integer accumulators (exact, so
+    the schedule cannot change a bit); each chunk's floating-point moments are merged
+    in chunk order.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    n_draws : int
+        Requested draws (see :func:`chunk_layout`).
+    seed : int, optional
+    chunk_size : int, optional
+    threads : int, optional
+    thresholds : list of Threshold, optional
+        Thresholds to count exceedances and crossing years of.
+    costs : list of CostSpec, optional
+        Cost questions to histogram.
+
+    Returns
+    -------
+    StreamRun
+    """
+    import threading
+
+    thresholds = list(thresholds or [])
+    costs = list(costs or [])
+    layout = chunk_layout(n_draws, chunk_size)
+    table, names, plan, variables = compile_plan(scenario)
+    years = year_grid(scenario)
+    started = time.perf_counter()
+    pilot_params = np.empty((table.n_params, layout.chunk_length))
+    pilot_trajectories = np.empty((len(variables), layout.chunk_length, len(years)))
+    kernels.simulate_chunk(chunk_generator(seed, 0), table, plan, pilot_params, pilot_trajectories)
+    stream = build_stream_plan(scenario, thresholds, costs, table, names, plan, pilot_params, pilot_trajectories)
+    del pilot_params, pilot_trajectories
+
+    local = threading.local()
+    all_counts: list[StreamCounts] = []
+    lock = threading.Lock()
+
+    def run_chunk(k: int) -> np.ndarray:
+        if not hasattr(local, "counts"):
+            local.counts = _empty_counts(stream, len(variables), table.n_params)
+            local.params = np.empty((table.n_params, layout.chunk_length))
+            with lock:
+                all_counts.append(local.counts)
+        moments = np.zeros((len(variables), len(years), 2))
+        kernels.stream_chunk(chunk_generator(seed, k), table, plan, stream, local.counts, moments, local.params)
+        return moments
+
+    n_threads = max(1, min(threads or default_threads(), layout.n_chunks))
+    total = np.zeros((len(variables), len(years), 2))
+    with ThreadPoolExecutor(n_threads) as pool:
+        for moments in pool.map(run_chunk, range(layout.n_chunks)):  # in chunk order
+            total += moments
+    counts = all_counts[0]
+    for other in all_counts[1:]:
+        counts.add(other)
+    return StreamRun(
+        counts=counts,
+        moments=total,
+        stream=stream,
+        thresholds=thresholds,
+        costs=costs,
+        parameter_names=names,
         variables=variables,
         years=years,
         layout=layout,
