@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -112,12 +113,70 @@ def _print_summary(result) -> None:  # noqa: ANN001
         print(f"{year:>7g}  " + "  ".join(f"{c:<32}" for c in cells).rstrip())
 
 
+def _mode(args: argparse.Namespace, scenario, n_draws: int) -> str:  # noqa: ANN001
+    """Materialized or streaming: --stream, or the memory budget decides (and says so)."""
+    from mcscale.engine import materialized_bytes
+
+    if args.stream:
+        return "stream"
+    needed = materialized_bytes(scenario, n_draws)
+    if needed > args.memory_budget:
+        print(
+            f"mcscale: {n_draws} draws would need {needed / 2**30:.1f} GiB materialized, over the "
+            f"--memory-budget of {args.memory_budget / 2**30:.1f} GiB: streaming instead",
+            file=sys.stderr,
+        )
+        return "stream"
+    return "materialized"
+
+
+def _run(args: argparse.Namespace, scenario, n_draws: int, queries=()):  # noqa: ANN001, ANN202
+    """Sample ``scenario`` as the command-line options say."""
+    from mcscale import run
+    from mcscale.query import stream_specs
+
+    mode = _mode(args, scenario, n_draws)
+    thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
+    return run(
+        scenario, n_draws=n_draws, seed=args.seed, threads=args.threads, mode=mode, thresholds=thresholds, costs=costs
+    )
+
+
+def _memory(text: str) -> int:
+    """Parse a size such as 4G, 500M or 2e9 [bytes]."""
+    match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {text!r}")
+    value = float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return int(value)
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | None = 100_000) -> None:
+    """--draws, --seed, --threads, --stream and --memory-budget, shared by every sampling command."""
+    parser.add_argument("--draws", type=_positive_int, default=draws_default, help="number of draws (default 100000)")
+    parser.add_argument(
+        "--seed", type=_seed, default=None if draws_default is None else 0, help="root seed (default 0)"
+    )
+    parser.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    parser.add_argument(
+        "--stream", action="store_true", help="keep only accumulators: memory independent of the number of draws"
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=_memory,
+        default="4G",
+        help="stream when materialized arrays would exceed this (default 4G)",
+    )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mcscale import load_scenario, run
+    from mcscale import load_scenario
 
     output = _check_output(args.output)
     scenario = load_scenario(_scenario_path(args.scenario))
-    result = run(scenario, n_draws=args.draws, seed=args.seed, threads=args.threads)
+    result = _run(args, scenario, args.draws)
     _print_summary(result)
     if output is not None:
         result.to_netcdf(output)
@@ -137,12 +196,11 @@ def _probability(text: str) -> float:
 
 def _precision_loop(scenario, queries, args):  # noqa: ANN001, ANN202
     """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
-    from mcscale import run
     from mcscale.query import answer
 
     n_draws = args.draws
     while True:
-        result = run(scenario, n_draws=n_draws, seed=args.seed, threads=args.threads)
+        result = _run(args, scenario, n_draws, queries)
         answers = [answer(result, q) for q in queries]
         if args.precision is None:
             return answers, None
@@ -218,9 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="sample a scenario and print a summary")
     run.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
-    run.add_argument("--draws", type=_positive_int, default=100_000, help="number of draws (default 100000)")
-    run.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
-    run.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    _add_sampling_options(run)
     run.add_argument("--output", "-o", default=None, help="write the result to this netCDF file")
     run.set_defaults(handler=_cmd_run)
 
@@ -232,9 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("args", nargs="*", metavar="SCENARIO QUESTION", help="scenario, then questions")
     query.add_argument("--from", dest="from_file", default=None, help="answer from a saved run (no sampling)")
-    query.add_argument("--draws", type=_positive_int, default=None, help="number of draws (default 100000)")
-    query.add_argument("--seed", type=_seed, default=None, help="root seed (default 0)")
-    query.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    _add_sampling_options(query, draws_default=None)
     query.add_argument(
         "--precision",
         type=_probability,
@@ -258,7 +312,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mcscale.results import QueryError
     from mcscale.scenario import ScenarioError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Questions may follow options ("query FILE --draws N 'P(...)'"), which argparse
+    # leaves over for a nargs="*" positional.
+    if extra and args.command == "query" and not any(e.startswith("-") for e in extra):
+        args.args += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     for flag, default in (("draws", 100_000), ("seed", 0), ("precision", None)):
         if hasattr(args, flag):  # remember what was given, then apply the default
             setattr(args, f"{flag}_given", getattr(args, flag) is not None)

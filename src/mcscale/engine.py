@@ -455,7 +455,7 @@ def materialized_bytes(scenario: Scenario, n_draws: int) -> int:
 
 
 def _padded_low(minimum: float, maximum: float) -> tuple[float, float]:
-    """A histogram range around a pilot's range: 1 dex plus half the span on each side."""
+    """Return the low edge and span of a pilot's range padded by 1 dex plus half the span each side."""
     pad = 1.0 + 0.5 * (maximum - minimum)
     low = math.floor((minimum - pad) / STREAM_BIN_WIDTH) * STREAM_BIN_WIDTH
     return low, maximum + pad - low

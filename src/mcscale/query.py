@@ -31,6 +31,7 @@ __all__ = [
     "parse_question",
     "scenario_queries",
     "scenario_references",
+    "stream_specs",
 ]
 
 _TOKEN = re.compile(
@@ -349,3 +350,26 @@ def ask(result: Result, question: str) -> Answer:
     query = parse_question(question, scenario_references(result.scenario))
     check_query(query, result.scenario)
     return answer(result, query)
+
+
+def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list, list]:
+    """Thresholds and cost questions a streaming run must accumulate to answer ``queries``.
+
+    Always includes the scenario's own ``[[questions]]`` and effective FLOP at 10x to
+    10000x its reference (the exceedance curves of plots and reports).
+
+    Returns
+    -------
+    thresholds : list of mcscale.engine.Threshold
+    costs : list of mcscale.engine.CostSpec
+    """
+    from mcscale.streaming import cost_spec, default_thresholds, threshold_spec
+
+    thresholds = default_thresholds(scenario)
+    costs = []
+    for query in [*scenario_queries(scenario), *queries]:
+        if query.kind in ("probability", "crossing_year"):
+            thresholds.append(threshold_spec(scenario, query.metric, query.threshold, query.op))
+        elif query.kind == "cost":
+            costs.append(cost_spec(scenario, query.threshold, query.year))
+    return list(dict.fromkeys(thresholds)), list(dict.fromkeys(costs))

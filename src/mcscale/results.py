@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mcscale.engine import DEFAULT_CHUNK_SIZE, TRAJECTORY_VARIABLES, RawRun, simulate
+from mcscale.engine import (
+    DEFAULT_CHUNK_SIZE,
+    TRAJECTORY_VARIABLES,
+    RawRun,
+    materialized_bytes,
+    simulate,
+    simulate_stream,
+)
 from mcscale.scenario import BUILTIN_REFERENCES, Scenario, load_scenario, parse_scenario
 
 __all__ = [
@@ -153,7 +160,9 @@ class Answer:
             lo, hi = self.interval  # type: ignore[misc]
             d = self.details
             return f"{self.question} = [{format_value(lo, self.unit)}, {format_value(hi, self.unit)}] {tail}".replace(
-                "(MCSE,", f"({d['method'].upper()} {d['prob']:.0%} on log10 values, ESS {d['ess']:.0f},"
+                "(MCSE,",
+                f"({d['method'].upper()} {d['prob']:.0%} on log10 values, "
+                + (f"ESS {d['ess']:.0f}," if "ess" in d else "from histograms,"),
             )
         q = self.quantiles or {}
         mcse = self.quantile_mcse or {}
@@ -303,9 +312,14 @@ class Result:
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> Result:
-        """Read a result written by :meth:`to_netcdf` (loaded into memory)."""
+        """Read a result written by :meth:`to_netcdf` (loaded into memory), of either mode."""
         with xr.open_datatree(path, engine="h5netcdf") as tree:
-            return cls(tree.load())
+            tree = tree.load()
+        if tree.attrs.get("mode") == "stream":
+            from mcscale.streaming import StreamResult
+
+            return StreamResult(tree)
+        return Result(tree)
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the result to netCDF (h5netcdf) atomically.
@@ -373,6 +387,14 @@ class Result:
         """Return every draw's log10 value of ``metric`` in ``year`` as a flat array."""
         data = self.tree["trajectories"][metric]
         return data.sel(year=year).values.reshape(-1)
+
+    def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
+        """Per-year quantiles of log10 ``metric``, shape (len(q), n_years) (``np.quantile``, linear)."""
+        return _quantiles_of(self._metric(metric), np.asarray(q, dtype=float))
+
+    def prior_quantiles(self, name: str, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
+        """Quantiles of a parameter's draws [canonical units]."""
+        return np.quantile(self.parameter_draws(name), q)
 
     def parameter_draws(self, name: str) -> np.ndarray:
         """Return a parameter's draws, dims (chain, draw) [canonical units]; fixed ones broadcast."""
@@ -713,13 +735,21 @@ def _summary(trajectories: xr.Dataset) -> xr.Dataset:
     return xr.Dataset(out, coords={"quantile": q, "year": trajectories["year"].values})
 
 
+#: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
+DEFAULT_MEMORY_BUDGET = 4 * 2**30
+
+
 def run(
     scenario: Scenario | str | Path,
     n_draws: int = 100_000,
     seed: int = 0,
     *,
+    mode: str = "materialized",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     threads: int | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    thresholds: list | None = None,
+    costs: list | None = None,
 ) -> Result:
     """Sample a scenario and return its distributions.
 
@@ -736,14 +766,71 @@ def run(
         chunk_size), whatever the thread count.
     chunk_size : int, optional
         Largest chunk (each chunk is one chain of the output).
+    mode : {"materialized", "stream", "auto"}
+        Keep every (draw, year) value, or only accumulators (memory independent of
+        ``n_draws``); ``"auto"`` streams when the materialized arrays would exceed
+        ``memory_budget``.
     threads : int, optional
         Worker threads; defaults to ``NUMBA_NUM_THREADS`` or the CPU count.
+    memory_budget : int, optional
+        [bytes], for ``mode="auto"``.
+    thresholds, costs : list, optional
+        Streaming only: extra :class:`mcscale.engine.Threshold` / ``CostSpec`` to
+        accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
+        its reference (see :func:`mcscale.query.stream_specs`).
 
     Returns
     -------
     Result
+        A :class:`mcscale.streaming.StreamResult` in streaming mode.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads)
-    return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
+    if mode not in ("materialized", "stream", "auto"):
+        raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
+    if mode == "auto":
+        mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
+    if mode == "materialized":
+        raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads)
+        return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
+    from mcscale.query import stream_specs
+    from mcscale.streaming import StreamResult
+
+    own_thresholds, own_costs = stream_specs(scenario, [])
+    stream = simulate_stream(
+        scenario,
+        n_draws,
+        seed=seed,
+        chunk_size=chunk_size,
+        threads=threads,
+        thresholds=list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
+        costs=list(dict.fromkeys([*own_costs, *(costs or [])])),
+    )
+    return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
+
+
+def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | list[float]) -> xr.DataArray:
+    """Per-year quantiles of a trajectory variable, on log10 values, as the summary computes them.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+        A trajectory variable (``effective_flop``, ``spend``, ``cap``...).
+    q : sequence of float
+        Quantile levels in (0, 1), e.g. ``(0.025, 0.5, 0.975)``.
+
+    Returns
+    -------
+    xarray.DataArray
+        log10 quantiles [log10 of the metric's unit], dims ``(quantile, year)``; linear
+        interpolation between order statistics (``np.quantile``'s default).
+    """
+    levels = np.asarray(q, dtype=float)
+    values = _quantiles_of(result._metric(metric), levels)
+    return xr.DataArray(
+        values,
+        dims=("quantile", "year"),
+        coords={"quantile": levels, "year": result.years},
+        attrs=dict(result.tree["trajectories"][metric].attrs),
+    )
