@@ -341,16 +341,8 @@ def _log10_rate(kind: int, parameter: float, log10_parameter: float) -> float:
 def _trajectory(
     i: int,
     params: np.ndarray,
+    plan,
     log_params: np.ndarray,
-    value_row: np.ndarray,
-    value_sign: np.ndarray,
-    rate_row: np.ndarray,
-    rate_kind: np.ndarray,
-    interval_regime: np.ndarray,
-    step: float,
-    cap_mode: int,
-    hardware_mode: int,
-    algorithms_mode: int,
     values: np.ndarray,
     rates: np.ndarray,
     ratios: np.ndarray,
@@ -358,8 +350,15 @@ def _trajectory(
 ) -> None:
     """Write draw ``i``'s log10 trajectory of every variable into ``out[variable, year]``.
 
-    ``log_params[row]`` must hold log10 of ``params[row, i]``.
+    Fills ``log_params[row]`` with log10 of ``params[row, i]``; ``values``, ``rates``
+    and ``ratios`` are scratch.
     """
+    value_row, value_sign = plan.value_row, plan.value_sign
+    rate_row, rate_kind, interval_regime = plan.rate_row, plan.rate_kind, plan.interval_regime
+    step = plan.step
+    cap_mode, hardware_mode, algorithms_mode = plan.cap_mode, plan.hardware_mode, plan.algorithms_mode
+    for row in range(params.shape[0]):
+        log_params[row] = _log10(params[row, i])
     n_regimes = rate_row.shape[1]
     for slot in range(N_VALUES):
         row = value_row[slot]
@@ -438,26 +437,7 @@ def propagate(params: np.ndarray, plan, trajectories_out: np.ndarray) -> None:
     point = np.empty((N_VARIABLES, n_years))
     log_params = np.empty(params.shape[0])
     for i in range(params.shape[1]):
-        for row in range(params.shape[0]):
-            log_params[row] = _log10(params[row, i])
-        _trajectory(
-            i,
-            params,
-            log_params,
-            plan.value_row,
-            plan.value_sign,
-            plan.rate_row,
-            plan.rate_kind,
-            plan.interval_regime,
-            plan.step,
-            plan.cap_mode,
-            plan.hardware_mode,
-            plan.algorithms_mode,
-            values,
-            rates,
-            ratios,
-            point,
-        )
+        _trajectory(i, params, plan, log_params, values, rates, ratios, point)
         for v in range(N_VARIABLES):
             slot = variable_slot[v]
             if slot >= 0:
@@ -520,26 +500,7 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     point = np.empty((N_VARIABLES, n_years))
     log_params = np.empty(params.shape[0])
     for i in range(params.shape[1]):
-        for row in range(params.shape[0]):
-            log_params[row] = _log10(params[row, i])
-        _trajectory(
-            i,
-            params,
-            log_params,
-            plan.value_row,
-            plan.value_sign,
-            plan.rate_row,
-            plan.rate_kind,
-            plan.interval_regime,
-            plan.step,
-            plan.cap_mode,
-            plan.hardware_mode,
-            plan.algorithms_mode,
-            values,
-            rates,
-            ratios,
-            point,
-        )
+        _trajectory(i, params, plan, log_params, values, rates, ratios, point)
         for v in range(N_VARIABLES):
             slot = variable_slot[v]
             if slot < 0:
