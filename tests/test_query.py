@@ -367,3 +367,16 @@ def test_cli_bad_questions_exit_2_without_traceback(args, message, capsys):
 def test_cli_from_rejects_sampling_options(tmp_path, capsys):
     assert main(["query", "--from", str(tmp_path / "missing.nc"), "P(spend >= 1 by 2030)"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_chunks_that_disagree_carry_an_rhat_warning():
+    from mcscale.results import _chain_checks
+
+    rng = np.random.default_rng(0)
+    agreeing = rng.standard_normal((4, 1000))
+    assert "warning" not in _chain_checks(agreeing)
+    assert _chain_checks(agreeing)["rhat"] == pytest.approx(1.0, abs=0.01)
+    shifted = agreeing.copy()
+    shifted[0] += 1.0
+    checks = _chain_checks(shifted)
+    assert checks["rhat"] > 1.01 and "chunks disagree" in checks["warning"]

@@ -52,6 +52,9 @@ SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Quantiles a ``quantiles`` question reports by default.
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
+#: Largest R-hat across chunks (chains) before an answer carries a warning.
+RHAT_LIMIT = 1.01
+
 _Z_95 = 1.959963984540054  # two-sided 95% normal quantile, for order-statistic intervals
 
 
@@ -145,6 +148,10 @@ class Answer:
         return _json_ready(out)
 
     def __str__(self) -> str:
+        text = self._text()
+        return f"{text} WARNING: {self.details['warning']}" if "warning" in self.details else text
+
+    def _text(self) -> str:
         tail = f"(MCSE, {self.n_draws} draws, seed {self.seed})"
         if self.kind == "probability":
             if self.bound is not None:
@@ -708,7 +715,10 @@ def _chain_checks(values: np.ndarray) -> dict[str, float]:
     data = xr.DataArray(np.asarray(values, dtype=float), dims=("chain", "draw"))
     if data.sizes["chain"] < 2 or float(data.std()) == 0.0:
         return {}
-    return {"ess": float(arviz_stats.ess(data)), "rhat": float(arviz_stats.rhat(data))}
+    checks = {"ess": float(arviz_stats.ess(data)), "rhat": float(arviz_stats.rhat(data))}
+    if checks["rhat"] > RHAT_LIMIT:  # independent chunks must agree; if not, something is broken
+        checks["warning"] = f"R-hat {checks['rhat']:.3f} > {RHAT_LIMIT}: the chunks disagree"
+    return checks
 
 
 def _quantiles_of(log10_values: np.ndarray, q: np.ndarray) -> np.ndarray:
