@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from mcscale import estimate
 from mcscale.query import ask
 from mcscale.results import Answer, Result, run
 from mcscale.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
@@ -18,6 +19,7 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "ask",
+    "estimate",
     "load_scenario",
     "parse_scenario",
     "run",

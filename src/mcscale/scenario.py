@@ -114,6 +114,7 @@ _SECTIONS = (
     "regimes",
     "correlations",
     "questions",
+    "estimate",
 )
 _REQUIRED_SECTIONS = ("scenario", "spend", "hardware", "utilization")
 # Growth parameters a regime may change: section -> keys.
@@ -970,6 +971,37 @@ def _given_names(data: dict[str, Any]) -> set[str]:
     return names
 
 
+def _apply_estimate(data: dict[str, Any], problems: _Problems) -> None:
+    """Replace ``[estimate]`` by the prior it sets (``spend.initial`` or ``hardware.flop_per_usd``).
+
+    The estimate becomes an ordinary prior table (a number, a lognormal, or a percentile
+    table: see :func:`mcscale.estimate.scenario_prior`), put into its section before the
+    rest of validation, so the engine sees nothing new.
+    """
+    from mcscale.estimate import TARGETS, EstimateError, scenario_prior  # lazy: estimate imports this module
+
+    table = data.pop("estimate")
+    if not isinstance(table, dict):
+        return  # reported already: must be a table
+    try:
+        section, key, prior = scenario_prior(table)
+    except EstimateError as exc:
+        for path, message in exc.problems:
+            problems.add(f"estimate.{path}" if path else "estimate", message)
+        if table.get("target") not in TARGETS:
+            return
+        # The file fails anyway; a stand-in keeps the target from being reported missing too.
+        section, key, prior = *TARGETS[table["target"]][:2], 1.0
+    target = data.get(section)
+    if not isinstance(target, dict):
+        return  # the missing or malformed section is reported already
+    for given in (key, "price_per_flop") if key == "flop_per_usd" else (key,):
+        if given in target:
+            problems.add(f"{section}.{given}", f'given here and by [estimate] (target = "{section}.{key}"); keep one')
+            return
+    target[key] = prior
+
+
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML text.
 
@@ -1005,6 +1037,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
             problems.add(key, "must be a table")
             data.pop(key)
 
+    if "estimate" in data:
+        _apply_estimate(data, problems)
     grid = _parse_grid(data["scenario"], problems) if "scenario" in data else None
     priors: dict[str, PriorSpec] = {}
     for section in _PARAMETERS:
