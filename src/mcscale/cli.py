@@ -184,6 +184,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from mcscale.bench import run_from_args
+
+    return run_from_args(args)
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -464,6 +470,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     scenarios = commands.add_parser("scenarios", help="list the bundled scenarios")
     scenarios.set_defaults(handler=_cmd_scenarios)
+
+    from mcscale.bench import add_arguments as add_bench_arguments
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure throughput, memory and JIT time against plain numpy and the raw RNG",
+        description="Benchmark baseline.toml: draws/s materialized and streaming with 1 and 2 threads, "
+        "the numpy and RNG baselines, streaming peak memory, JIT and second-call time; "
+        "prints a table with the issue's targets and writes a JSON record.",
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_cmd_bench)
     return parser
 
 

@@ -1,18 +1,20 @@
-"""The mcscale model written again in plain vectorized numpy.
+"""The same model in plain vectorized numpy: speed baseline and independent second implementation.
 
-This is an independent second implementation of DESIGN.md section 1, used two ways:
+This module re-implements DESIGN.md section 1 without the engine, and is used two ways:
 
-- as the speed baseline of :mod:`bench_engine` ("the same model written in plain
+- as the speed baseline of :mod:`mcscale.bench` ("the same model written in plain
   vectorized numpy", the typical notebook approach: sample every prior as an array,
   broadcast the trajectories over a (draw, year) array, ``np.quantile`` per year);
-- as a reference for the kernels: :func:`numpy_trajectories` takes per-draw parameter
-  values (for example those a run stored in ``result.prior``) and recomputes every
-  log10 trajectory, which must agree with ``result.trajectories`` to rounding.
+- as an independent oracle for the kernels: :func:`numpy_trajectories` takes per-draw
+  parameter values (for example those a run stored in ``result.prior``) and recomputes
+  every log10 trajectory, which must agree with ``result.trajectories`` to rounding
+  (``tests/test_numpy_model.py``).
 
 It deliberately shares no code with :mod:`mcscale.kernels` or
 :func:`mcscale.engine.build_model_plan`; only the :class:`mcscale.Scenario` dataclass
 (the parsed, validated file) is read. The sampler does not reproduce the engine's
-random stream: it draws the same distributions, not the same numbers.
+random stream: it draws the same distributions, not the same numbers. Nothing imports
+this module at ``import mcscale`` time.
 """
 
 from __future__ import annotations
