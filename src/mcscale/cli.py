@@ -431,6 +431,118 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- plot, report, compare (figures and HTML; matplotlib is imported only here) --
+
+_PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare")
+_PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
+
+
+def _multiples(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers such as 10,100,1000, got {text!r}") from None
+    if not values or not all(v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"must be positive numbers, got {text!r}")
+    return values
+
+
+def _load_scenarios(names: Sequence[str]) -> list:  # noqa: ANN202
+    from mcscale import load_scenario
+
+    scenarios = [load_scenario(_scenario_path(name)) for name in names]
+    seen = [s.name for s in scenarios]
+    if len(set(seen)) != len(seen):
+        raise UsageError("scenarios must have distinct [scenario] names, got " + ", ".join(seen))
+    return scenarios
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from mcscale import chartdata, run
+    from mcscale.query import parse_question, scenario_references
+
+    output = _check_output(args.output)
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    kind = args.kind
+    if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
+        raise UsageError(f"--kind {kind} always plots {_PLOT_METRICS[kind]}; leave out --metric")
+    metric = _PLOT_METRICS.get(kind, args.metric or "effective_flop")
+    scenarios = _load_scenarios(args.scenarios)
+    if kind == "compare" and len(scenarios) < 2:
+        raise UsageError("--kind compare needs two or more scenarios")
+    if kind != "compare" and len(scenarios) > 1:
+        raise UsageError(f"--kind {kind} takes one scenario; use --kind compare for several")
+    threshold = None
+    if args.threshold is not None:
+        if kind != "crossing":
+            raise UsageError("--threshold applies to --kind crossing only")
+        query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenarios[0]))
+        threshold = query.threshold
+    if args.multiples is not None and kind != "exceedance":
+        raise UsageError("--multiples applies to --kind exceedance only")
+    flop_only = kind == "exceedance" or (kind == "crossing" and (threshold is None or isinstance(threshold, tuple)))
+    for scenario in scenarios:  # before sampling
+        chartdata.check_metric(metric, scenario, flop_only=flop_only)
+    results = [run(s, n_draws=args.draws, seed=args.seed, threads=args.threads) for s in scenarios]
+
+    from mcscale import plots
+
+    result = results[0]
+    if kind == "fan":
+        fig = plots.fan_chart(chartdata.fan(result, metric), chartdata.historical_runs(), width=args.width)
+    elif kind == "exceedance":
+        fig = plots.exceedance_chart(
+            chartdata.exceedance(result, metric, args.multiples or (10, 100, 1000, 10000)), width=args.width
+        )
+    elif kind == "crossing":
+        fig = plots.crossing_chart(chartdata.crossing(result, metric, threshold), width=args.width)
+    elif kind == "spend":
+        cap = chartdata.fan(result, "cap", levels=(0.9,)) if "cap" in result.trajectories else None
+        fig = plots.spend_chart(chartdata.fan(result, "spend"), cap, width=args.width)
+    elif kind == "price":
+        fig = plots.price_performance_chart(chartdata.fan(result, metric), width=args.width)
+    else:
+        fig = plots.comparison_chart([chartdata.fan(r, metric, levels=(0.9,)) for r in results], width=args.width)
+    plots.save_figure(fig, output, dpi=args.dpi)
+    print(f"wrote {output}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mcscale import run
+    from mcscale.report import scenario_report, write_report
+
+    output = _check_output(args.output)
+    (scenario,) = _load_scenarios([args.scenario])
+    result = run(scenario, n_draws=args.draws, seed=args.seed, threads=args.threads)
+    write_report(scenario_report(result, dpi=args.dpi), output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from mcscale import run
+    from mcscale.report import comparison_report, write_report
+
+    output = _check_output(args.output)
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs two or more scenarios")
+    scenarios = _load_scenarios(args.scenarios)
+    results = [run(s, n_draws=args.draws, seed=args.seed, threads=args.threads) for s in scenarios]
+    write_report(comparison_report(results, dpi=args.dpi), output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
+    """--draws, --seed, --threads and --dpi, for the commands that draw (always materialized runs)."""
+    parser.add_argument("--draws", type=_positive_int, default=100_000, help="number of draws (default 100000)")
+    parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    parser.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    parser.add_argument("--dpi", type=_positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     from mcscale import __version__
@@ -465,6 +577,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--json", action="store_true", help="one JSON object per line")
     query.set_defaults(handler=_cmd_query)
+
+    plot = commands.add_parser(
+        "plot",
+        help="draw a figure (png or svg, by the -o extension)",
+        description="Fan chart, exceedance curves, crossing-year histogram, spend or price-performance fan "
+        "of one scenario; or several scenarios' medians and 90%% bands (--kind compare).",
+    )
+    plot.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file or bundled name")
+    plot.add_argument("--kind", choices=_PLOT_KINDS, default="fan", help="which figure (default fan)")
+    plot.add_argument("--metric", default=None, help="trajectory variable (default effective_flop)")
+    plot.add_argument("--threshold", default=None, help="crossing threshold, e.g. '1000 x GPT-4' or 1e28")
+    plot.add_argument(
+        "--multiples", type=_multiples, default=None, help="exceedance multiples (default 10,100,1000,10000)"
+    )
+    plot.add_argument("--width", choices=("single", "double"), default="single", help="paper column or page width")
+    plot.add_argument("--output", "-o", required=True, help="output file, .png or .svg")
+    _add_figure_options(plot, dpi=200)
+    plot.set_defaults(handler=_cmd_plot)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report of one scenario")
+    report.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    report.add_argument("--output", "-o", required=True, help="output HTML file")
+    _add_figure_options(report, dpi=150)
+    report.set_defaults(handler=_cmd_report)
+
+    compare = commands.add_parser("compare", help="write one HTML report comparing several scenarios")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more scenarios")
+    compare.add_argument("--output", "-o", required=True, help="output HTML file")
+    _add_figure_options(compare, dpi=150)
+    compare.set_defaults(handler=_cmd_compare)
 
     _add_estimate_parser(commands)
 

@@ -1,0 +1,433 @@
+"""What the plots show, computed from a result: band edges, exceedance curves, crossing years.
+
+Every function here takes a :class:`~mcscale.results.Result` (already sampled) and
+returns a small frozen dataclass of plain arrays; :mod:`mcscale.plots` draws them and
+computes nothing. Nothing here imports matplotlib or samples.
+
+All trajectory values are log10 of the metric's unit, as in ``Result.trajectories``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from mcscale.engine import TRAJECTORY_VARIABLES
+from mcscale.results import Answer, QueryError, Result, Threshold, crossing_years, trajectory_quantiles
+from mcscale.scenario import Scenario
+
+__all__ = [
+    "FAN_LEVELS",
+    "HISTORY_CREDIT",
+    "Crossing",
+    "Curve",
+    "Exceedance",
+    "Fan",
+    "HistoricalRuns",
+    "check_metric",
+    "crossing",
+    "exceedance",
+    "exceedance_comparison",
+    "fan",
+    "historical_runs",
+    "metric_title",
+    "reference_flop",
+    "scenario_metrics",
+    "threshold_label",
+]
+
+#: Central probabilities of the nested fan-chart bands.
+FAN_LEVELS = (0.5, 0.8, 0.95)
+
+#: Attribution the CC BY 4.0 license of the bundled historical data requires.
+HISTORY_CREDIT = "Historical runs: Epoch AI, Data on AI Models (epoch.ai/data/ai-models), CC BY 4.0; filtered"
+
+#: Historical runs the fan chart labels by name (as in ``frontier_runs.csv``), with short labels.
+LABELLED_RUNS = {"GPT-3 175B (davinci)": "GPT-3", "GPT-4": "GPT-4", "Grok-3": "Grok-3"}
+
+_FLOP_METRICS = ("effective_flop", "physical_flop")
+
+
+def scenario_metrics(scenario: Scenario) -> tuple[str, ...]:
+    """Return the trajectory variables a scenario produces (``cap`` only when it has one)."""
+    priors = scenario.all_priors()
+    has_cap = "spend.cap" in priors or "spend.cap_gdp_fraction" in priors
+    return tuple(name for name in TRAJECTORY_VARIABLES if name != "cap" or has_cap)
+
+
+def check_metric(metric: str, scenario: Scenario, flop_only: bool = False) -> None:
+    """Raise :class:`QueryError` if ``metric`` is not a trajectory variable of ``scenario``.
+
+    Parameters
+    ----------
+    metric : str
+    scenario : Scenario
+    flop_only : bool
+        Also require a FLOP metric (for thresholds that are multiples of a reference run).
+    """
+    known = scenario_metrics(scenario)
+    if metric not in known:
+        extra = " (it has no spending cap)" if metric == "cap" else ""
+        raise QueryError(f"metric {metric!r} is not in scenario {scenario.name!r}{extra}; known: " + ", ".join(known))
+    if flop_only and metric not in _FLOP_METRICS:
+        raise QueryError(f"{metric} is not in FLOP; thresholds here are multiples of a reference run (FLOP)")
+
+
+def reference_flop(result: Result) -> tuple[str, float]:
+    """Return the scenario's reference run: name and compute [FLOP] (the median if uncertain)."""
+    name = result.scenario.reference_name
+    value = result.references()[name]
+    return name, float(np.median(value)) if isinstance(value, np.ndarray) else float(value)
+
+
+def threshold_label(threshold: Threshold) -> str:
+    """Return a short label: ``1000x GPT-4``, ``1e+29``, ``requirement``."""
+    if isinstance(threshold, tuple):
+        return f"{threshold[0]:g}x {threshold[1]}"
+    return threshold if isinstance(threshold, str) else f"{threshold:.3g}"
+
+
+def _log10_threshold(result: Result, threshold: Threshold) -> np.ndarray:
+    """log10 of a threshold, per draw (shape ``(n_draws,)``)."""
+    if isinstance(threshold, tuple):
+        multiple, name = threshold
+        refs = result.references()
+        if name not in refs:
+            raise QueryError(f"unknown reference {name!r}; known: " + ", ".join(refs))
+        value = np.log10(multiple * np.asarray(refs[name], dtype=float))
+    elif threshold == "requirement":
+        value = np.log10(result.parameter_draws("milestone.requirement"))
+    else:
+        value = np.asarray(math.log10(float(threshold)))
+    return np.broadcast_to(value, (result.tree["prior"].sizes["chain"], result.tree["prior"].sizes["draw"])).reshape(-1)
+
+
+# --------------------------------------------------------------------------- #
+# Fan charts                                                                   #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Fan:
+    """Median and central bands of one metric per year (log10 values).
+
+    Parameters
+    ----------
+    metric, unit : str
+        Trajectory variable and its unit (``FLOP``, ``USD``...).
+    years : ndarray, shape (n_years,)
+        The year grid [year].
+    median : ndarray, shape (n_years,)
+        log10 of the median.
+    levels : tuple of float
+        Central probabilities of the bands, e.g. ``(0.5, 0.8, 0.95)``.
+    lower, upper : dict of float to ndarray
+        log10 of each band's edges: the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles.
+    scenario : str
+        The scenario's name.
+    n_draws, seed : int
+    reference : tuple of (str, float)
+        The scenario's reference run: name and compute [FLOP].
+    """
+
+    metric: str
+    unit: str
+    years: np.ndarray
+    median: np.ndarray
+    levels: tuple[float, ...]
+    lower: dict[float, np.ndarray]
+    upper: dict[float, np.ndarray]
+    scenario: str
+    n_draws: int
+    seed: int
+    reference: tuple[str, float]
+
+
+def _edge_levels(levels: tuple[float, ...]) -> list[float]:
+    """Quantile levels a fan needs: the median and both edges of every band."""
+    return [0.5, *((1 - p) / 2 for p in levels), *((1 + p) / 2 for p in levels)]
+
+
+def fan(result: Result, metric: str = "effective_flop", levels: tuple[float, ...] = FAN_LEVELS) -> Fan:
+    """Compute a fan chart's median and bands.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+        A trajectory variable of the result.
+    levels : tuple of float
+        Central probabilities of the bands, each in (0, 1).
+
+    Returns
+    -------
+    Fan
+    """
+    if not all(0 < p < 1 for p in levels):
+        raise QueryError("band probabilities must lie in (0, 1)")
+    check_metric(metric, result.scenario)
+    q = trajectory_quantiles(result, metric, _edge_levels(levels)).values
+    n = len(levels)
+    return Fan(
+        metric=metric,
+        unit=TRAJECTORY_VARIABLES[metric],
+        years=np.asarray(result.years, dtype=float),
+        median=q[0],
+        levels=tuple(levels),
+        lower={p: q[1 + i] for i, p in enumerate(levels)},
+        upper={p: q[1 + n + i] for i, p in enumerate(levels)},
+        scenario=result.scenario.name,
+        n_draws=result.n_draws,
+        seed=result.seed,
+        reference=reference_flop(result),
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Exceedance curves                                                            #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Curve:
+    """P(metric >= threshold by year) on the year grid.
+
+    Parameters
+    ----------
+    label : str
+        What the curve is (``1000x GPT-4``, or a scenario's name in a comparison).
+    years : ndarray, shape (n_years,)
+        The year grid [year].
+    probability : ndarray, shape (n_years,)
+        Share of draws that reached the threshold at some grid year <= each year.
+    mcse : ndarray, shape (n_years,)
+        Its Monte Carlo standard error ``sqrt(p (1 - p) / n)``.
+    """
+
+    label: str
+    years: np.ndarray
+    probability: np.ndarray
+    mcse: np.ndarray
+
+
+@dataclass(frozen=True)
+class Exceedance:
+    """Exceedance curves of one metric.
+
+    Parameters
+    ----------
+    metric : str
+    curves : tuple of Curve
+    title : str
+        What the curves show, e.g. ``baseline: P(effective FLOP ≥ K x GPT-4 by year)``.
+    n_draws, seed : int
+    """
+
+    metric: str
+    curves: tuple[Curve, ...]
+    title: str
+    n_draws: int
+    seed: int
+
+
+def _curve(result: Result, metric: str, threshold: Threshold, label: str) -> Curve:
+    values = result.trajectories[metric].values
+    running = np.maximum.accumulate(values.reshape(-1, values.shape[-1]), axis=1)
+    hit = running >= _log10_threshold(result, threshold)[:, None]
+    n = hit.shape[0]
+    p = np.count_nonzero(hit, axis=0) / n
+    return Curve(label, np.asarray(result.years, dtype=float), p, np.sqrt(p * (1 - p) / n))
+
+
+def exceedance(
+    result: Result,
+    metric: str = "effective_flop",
+    multiples: tuple[float, ...] = (10, 100, 1000, 10000),
+    reference: str | None = None,
+) -> Exceedance:
+    """P(metric >= K x reference by year) for several multiples K, with MCSE.
+
+    Each point equals ``result.probability(metric, (K, reference), by=year).value``.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+        ``effective_flop`` or ``physical_flop``.
+    multiples : tuple of float
+        Multiples of the reference run.
+    reference : str, optional
+        Reference name; the scenario's own by default.
+
+    Returns
+    -------
+    Exceedance
+    """
+    check_metric(metric, result.scenario, flop_only=True)
+    reference = reference or result.scenario.reference_name
+    curves = tuple(_curve(result, metric, (k, reference), f"{k:g}x {reference}") for k in multiples)
+    title = f"{result.scenario.name}: P({metric_title(metric)} ≥ K x {reference} by year)"
+    return Exceedance(metric, curves, title, result.n_draws, result.seed)
+
+
+def exceedance_comparison(results: list[Result], metric: str, threshold: Threshold) -> Exceedance:
+    """One exceedance curve per scenario, for one threshold (labels are scenario names)."""
+    for result in results:
+        check_metric(metric, result.scenario, flop_only=isinstance(threshold, tuple))
+    curves = tuple(_curve(r, metric, threshold, r.scenario.name) for r in results)
+    title = f"P({metric_title(metric)} ≥ {threshold_label(threshold)} by year)"
+    return Exceedance(metric, curves, title, results[0].n_draws, results[0].seed)
+
+
+# --------------------------------------------------------------------------- #
+# Crossing years                                                               #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Distribution of the first year a metric reaches a threshold.
+
+    Parameters
+    ----------
+    metric : str
+    threshold : str
+        Its label, e.g. ``1000x GPT-4``.
+    edges : ndarray, shape (n_bins + 1,)
+        Bin edges [year]: the year grid.
+    share : ndarray, shape (n_bins,)
+        Share of all draws first crossing within each bin (those already past the
+        threshold at the start count in the first bin); sums to ``1 - p_never``.
+    answer : Answer
+        The query engine's answer (median, quantiles with MCSE, ``p_never`` in
+        ``details``).
+    scenario : str
+    n_draws, seed : int
+    """
+
+    metric: str
+    threshold: str
+    edges: np.ndarray
+    share: np.ndarray
+    answer: Answer
+    scenario: str
+    n_draws: int
+    seed: int
+
+    @property
+    def p_never(self) -> float:
+        """Share of draws that never cross within the horizon."""
+        return float(self.answer.details["p_never"])
+
+    @property
+    def p_never_mcse(self) -> float:
+        """MCSE of :attr:`p_never`."""
+        return float(self.answer.details["p_never_mcse"])
+
+
+def crossing(result: Result, metric: str = "effective_flop", threshold: Threshold | None = None) -> Crossing:
+    """Histogram of crossing years, and the query engine's answer for the same question.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+    threshold : float, (float, str) or "requirement", optional
+        Default: 1000 x the scenario's reference run.
+
+    Returns
+    -------
+    Crossing
+    """
+    threshold = threshold if threshold is not None else (1000.0, result.scenario.reference_name)
+    check_metric(metric, result.scenario, flop_only=isinstance(threshold, tuple))
+    values = result.trajectories[metric].values
+    years = np.asarray(result.years, dtype=float)
+    first = crossing_years(values.reshape(-1, values.shape[-1]), _log10_threshold(result, threshold), years)
+    counts, edges = np.histogram(first[np.isfinite(first)], bins=years)
+    return Crossing(
+        metric=metric,
+        threshold=threshold_label(threshold),
+        edges=edges,
+        share=counts / first.size,
+        answer=result.crossing_year(metric, threshold),
+        scenario=result.scenario.name,
+        n_draws=result.n_draws,
+        seed=result.seed,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Historical runs                                                              #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class HistoricalRuns:
+    """Historical training runs from the bundled Epoch AI data.
+
+    Parameters
+    ----------
+    system : tuple of str
+        Model names.
+    year : ndarray
+        Publication date as a decimal year [year].
+    log10_flop : ndarray
+        log10 of the training compute [log10(FLOP)].
+    labels : dict of int to str
+        Index -> short label, for the runs a chart names (GPT-3, GPT-4, Grok-3).
+    credit : str
+        The attribution to show with the points.
+    """
+
+    system: tuple[str, ...]
+    year: np.ndarray
+    log10_flop: np.ndarray
+    labels: dict[int, str]
+    credit: str = HISTORY_CREDIT
+
+
+def historical_runs(since: float = 2010.0, frontier_only: bool = True) -> HistoricalRuns:
+    """Read the bundled ``frontier_runs.csv`` (Epoch AI, CC BY 4.0).
+
+    Parameters
+    ----------
+    since : float
+        Keep runs published at or after this decimal year [year].
+    frontier_only : bool
+        Keep only runs in the top 10 by compute at publication (``is_frontier``).
+
+    Returns
+    -------
+    HistoricalRuns
+    """
+    text = (resources.files("mcscale") / "data" / "frontier_runs.csv").read_text(encoding="utf-8")
+    rows = [
+        row
+        for row in csv.DictReader(text.splitlines())
+        if float(row["year_fraction"]) >= since and (not frontier_only or row["is_frontier"] == "1")
+    ]
+    systems = tuple(row["system"] for row in rows)
+    labels = {i: LABELLED_RUNS[name] for i, name in enumerate(systems) if name in LABELLED_RUNS}
+    return HistoricalRuns(
+        system=systems,
+        year=np.array([float(row["year_fraction"]) for row in rows]),
+        log10_flop=np.log10([float(row["training_compute_flop"]) for row in rows]),
+        labels=labels,
+    )
+
+
+def metric_title(metric: str) -> str:
+    """Return a metric's name in words: ``effective FLOP``, ``spend``."""
+    return {
+        "effective_flop": "effective FLOP",
+        "physical_flop": "physical FLOP",
+        "flop_per_usd": "FLOP per USD",
+        "algo_multiplier": "algorithmic multiplier",
+        "spend": "spend",
+        "cap": "spending cap",
+    }.get(metric, metric)

@@ -1,0 +1,282 @@
+"""HTML reports: answers equal the query engine's, figures embedded, deterministic, render in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+import mcscale
+from helpers import scenario_text
+from mcscale.cli import bundled_scenarios, main
+from mcscale.query import answer, scenario_queries
+from mcscale.report import answer_cells, comparison_report, prior_table, scenario_report
+
+matplotlib.use("Agg")
+
+DRAWS = 20_000
+SEED = 3
+DPI = 50  # small figures keep the tests fast
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class _Page(HTMLParser):
+    """Collects answer rows (cells' text and attributes), images, and the embedded JSON."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+        self.images: list[dict] = []
+        self.resources: list[str] = []
+        self.json_text = ""
+        self._cell: dict | None = None
+        self._in_json = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "answer" in (attrs.get("class") or "").split():
+            self.rows.append({"attrs": attrs, "cells": []})
+        elif tag == "td" and self.rows and self._open_row():
+            self._cell = {"attrs": attrs, "text": ""}
+            self.rows[-1]["cells"].append(self._cell)
+        elif tag == "img":
+            self.images.append(attrs)
+        elif tag == "script":
+            if "src" in attrs:
+                self.resources.append(attrs["src"])
+            self._in_json = attrs.get("id") == "mcscale-answers"
+        elif tag == "link":
+            self.resources.append(attrs.get("href", ""))
+
+    def _open_row(self):
+        return not self.rows[-1].get("closed")
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+        elif tag == "tr" and self.rows:
+            self.rows[-1]["closed"] = True
+        elif tag == "script":
+            self._in_json = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+        if self._in_json:
+            self.json_text += data
+
+
+def parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return mcscale.run(bundled_scenarios()["baseline"], n_draws=DRAWS, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def page(baseline):
+    return scenario_report(baseline, dpi=DPI)
+
+
+def _engine_answers(capsys, name="baseline"):
+    """The scenario's answers as ``mcscale query --json`` prints them."""
+    capsys.readouterr()
+    assert main(["query", name, "--draws", str(DRAWS), "--seed", str(SEED), "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_every_answer_in_the_report_equals_the_query_engine(baseline, page, capsys):
+    engine = _engine_answers(capsys)
+    parsed = parse(page)
+    assert json.loads(parsed.json_text) == engine  # full precision, as `query --json` prints
+    assert len(parsed.rows) == len(engine) == 3
+    for row, expected in zip(parsed.rows, engine, strict=True):
+        question, value, mcse = (cell["text"] for cell in row["cells"])
+        assert question == expected["question"]
+        assert row["attrs"]["data-value"] == repr(expected["value"])
+        assert value == f"{expected['value']:.4f}"
+        assert mcse == f"{expected['mcse']:.4f}"
+
+
+def test_answer_cells_of_every_kind(baseline):
+    ask = mcscale.ask
+    p = ask(baseline, "P(effective_flop >= 1000 x GPT-4 by 2030)")
+    assert answer_cells(p) == (f"{p.value:.4f}", f"{p.mcse:.4f}")
+    never = ask(baseline, "P(effective_flop >= 1e60 by 2030)")
+    assert answer_cells(never) == (
+        "0.0000",
+        f"none (no draw qualifies); < {3 / baseline.n_draws:.6g} at 95%, rule of three",
+    )
+    year = ask(baseline, "median year effective_flop >= 1000 x GPT-4")
+    text, mcse = answer_cells(year)
+    assert text.startswith(f"median {year.median:.1f}") and "P(never by 2060)" in text
+    assert mcse.startswith(f"{year.quantile_mcse['50%']:.2g} (median)")
+    assert "ETI 90%" in answer_cells(ask(baseline, "interval effective_flop in 2030"))[0]
+    assert answer_cells(ask(baseline, "cost of 1000 x GPT-4 in 2030"))[0].startswith("physical FLOP: median $")
+    assert answer_cells(ask(baseline, "quantiles spend in 2030"))[0].startswith("5% $")
+
+
+def test_report_contents_figures_and_metadata(baseline, page):
+    parsed = parse(page)
+    scenario = baseline.scenario
+    assert f"<h1>{scenario.name}</h1>" in page and scenario.description in page
+    assert parsed.resources == []  # nothing to fetch: no external scripts or style sheets
+    assert len(parsed.images) == 6
+    for image in parsed.images:
+        assert image["src"].startswith("data:image/png;base64,")
+        data = base64.b64decode(image["src"].split(",", 1)[1])
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(data[16:20], "big") == int(image["width"]) == round(3.5 * DPI)
+        assert image["alt"]
+    assert "Epoch AI" in page and "CC BY 4.0" in page  # the data's license, credited
+    run = page[page.index('<section id="run">') : page.index("</section>", page.index('<section id="run">'))]
+    for text in (f"<td>{SEED}</td>", f"{baseline.n_draws:,}", baseline.tree.attrs["mcscale_version"]):
+        assert text in run
+    assert baseline.tree.attrs["created"] in run and "s sampling" in run and "s report" in run
+
+
+def test_assumptions_table_has_every_prior_as_written_and_as_sampled(baseline, page):
+    rows = {row.name: row for row in prior_table(baseline)}
+    assert list(rows) == list(baseline.scenario.all_priors())
+    initial = rows["spend.initial"]
+    assert initial.written == '{ dist = "lognormal", p5 = 1.5e+08, p95 = 1e+09 }'
+    expected = np.quantile(baseline.parameter_draws("spend.initial"), (0.05, 0.5, 0.95))
+    np.testing.assert_allclose(initial.sampled, expected)
+    doubling = rows["spend.doubling_time"]  # written in months, sampled in years
+    assert 'unit = "month"' in doubling.written and doubling.unit == "year"
+    assert doubling.sampled[1] == pytest.approx(np.sqrt(6 * 18) / 12, rel=0.02)
+    assert rows["reference.flop"].fixed and rows["reference.flop"].sampled == (2.1e25, 2.1e25, 2.1e25)
+    for name in rows:
+        assert f"<code>{name}</code>" in page
+    median = mcscale.results.format_value(initial.sampled[1], "USD")  # USD quantiles in money format
+    assert median.startswith("$") and f'<td class="num">{median}</td>' in page
+
+
+def _stable(page: str) -> str:
+    return re.sub(r'<span class="volatile">.*?</span>', "", page)
+
+
+def test_report_is_deterministic_for_a_seed_apart_from_the_timestamps(page):
+    again = scenario_report(mcscale.run(bundled_scenarios()["baseline"], n_draws=DRAWS, seed=SEED), dpi=DPI)
+    assert _stable(again) == _stable(page)
+    assert page.count('class="volatile"') == 2  # the creation time and the time taken
+    other = scenario_report(mcscale.run(bundled_scenarios()["baseline"], n_draws=DRAWS, seed=SEED + 1), dpi=DPI)
+    assert _stable(other) != _stable(page)
+
+
+def test_comparison_puts_answers_side_by_side(capsys):
+    results = [mcscale.run(bundled_scenarios()[n], n_draws=DRAWS, seed=SEED) for n in ("baseline", "slowdown")]
+    short = mcscale.parse_scenario(scenario_text(end=2030).replace('name = "test"', 'name = "short"'), "short.toml")
+    results.append(mcscale.run(short, n_draws=DRAWS, seed=SEED))
+    page = comparison_report(results, dpi=DPI)
+    parsed = parse(page)
+    data = json.loads(parsed.json_text)
+    assert list(data) == ["baseline", "short", "slowdown"]  # JSON keys sorted
+    questions = [row["cells"][0]["text"] for row in parsed.rows]
+    own = {r.scenario.name: [q.text for q in scenario_queries(r.scenario)] for r in results}
+    assert questions[: len(own["baseline"])] == own["baseline"]
+    assert set(questions) == set(own["baseline"]) | set(own["slowdown"])
+    for column, result in enumerate(results, start=1):
+        name = result.scenario.name
+        engine = {a["question"]: a for a in _engine_answers(capsys, name)} if name != "short" else {}
+        for row, question in zip(parsed.rows, questions, strict=True):
+            cell = row["cells"][column]
+            item = data[name][questions.index(question)]
+            if name == "short":  # its horizon ends in 2030: later years cannot be asked
+                year = float(question.rstrip(")").split()[-1])
+                assert (cell["text"] == "—") == (year > 2030)
+                if year <= 2030:
+                    expected = answer(result, mcscale.query.parse_question(question)).to_dict()
+                    assert item == expected
+                continue
+            expected = engine.get(question) or answer(result, mcscale.query.parse_question(question)).to_dict()
+            assert item == expected
+            assert cell["attrs"]["data-value"] == repr(expected["value"])
+            assert cell["text"].startswith(f"{expected['value']:.4f}")
+    assert len(parsed.images) == 4
+
+
+def test_cli_report_and_compare(tmp_path, capsys):
+    out = tmp_path / "baseline.html"
+    assert main(["report", "baseline", "--draws", "4000", "--seed", "1", "--dpi", "40", "-o", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    out = tmp_path / "compare.html"
+    assert main(["compare", "baseline", "slowdown", "--draws", "4000", "--dpi", "40", "-o", str(out)]) == 0
+    assert "Comparison: baseline, slowdown" in out.read_text()
+    assert main(["report", "baseline", "-o", str(tmp_path / "missing" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["compare", "baseline", "-o", str(tmp_path / "c.html")]) == 2
+    assert "two or more" in capsys.readouterr().err
+    assert main(["compare", "baseline", "baseline", "-o", str(tmp_path / "c.html")]) == 2
+    assert "distinct" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.html", "compare.html"]
+
+
+# --------------------------------------------------------------------------- #
+# A real browser                                                               #
+# --------------------------------------------------------------------------- #
+
+_CHECK = (
+    "<script>window.addEventListener('load', function () {"
+    " var images = Array.prototype.slice.call(document.images);"
+    " var loaded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });"
+    " document.body.setAttribute('data-images', images.length + '/' + loaded.length); });</script>"
+)
+
+
+def _images_loaded(page: str) -> tuple[int, int]:
+    """Open a page in headless Chromium (no network) and return (images, images loaded)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "report.html"
+        path.write_text(page.replace("</body>", _CHECK + "</body>"), encoding="utf-8")
+        profile = Path(folder) / "profile"
+        done = subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--host-resolver-rules=MAP * ~NOTFOUND",  # no network: the report must not need one
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                path.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    match = re.search(r'<body[^>]*data-images="(\d+)/(\d+)"', done.stdout)
+    assert match, f"chromium printed no result (exit {done.returncode}): {done.stderr[-2000:]}"
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("MCSCALE_REQUIRE_BROWSER"),
+    reason="needs Chromium at /usr/bin/chromium (apt-get install chromium); CI sets MCSCALE_REQUIRE_BROWSER",
+)
+def test_report_renders_in_chromium_with_every_image_loaded(page):
+    assert shutil.which(str(CHROMIUM)), f"{CHROMIUM} is missing"
+    assert _images_loaded(page) == (6, 6)
+    # the check itself notices a broken image
+    broken = page.replace("</body>", '<img src="data:image/png;base64,AAAA" alt="broken"></body>')
+    assert _images_loaded(broken) == (7, 6)
