@@ -181,3 +181,31 @@ def test_cli_switches_to_streaming_over_the_memory_budget(capsys):
     captured = capsys.readouterr()
     assert "streaming instead" in captured.err
     assert captured.out.startswith(question)
+
+
+def test_figures_from_a_streaming_run_match_materialized(pair):
+    from mcscale import chartdata
+    from mcscale.report import prior_table
+
+    materialized, stream = pair
+    fans = [chartdata.fan(r, "effective_flop") for r in pair]
+    for a, b in zip(fans[0].__dict__.values(), fans[1].__dict__.values(), strict=True):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            assert np.max(np.abs(a - b)) <= STREAM_BIN_WIDTH
+    curves = [chartdata.exceedance(r, "effective_flop") for r in pair]
+    for a, b in zip(curves[0].curves, curves[1].curves, strict=True):
+        np.testing.assert_array_equal(a.probability, b.probability)  # counted exactly
+    shares = [r.crossing_histogram("effective_flop", (1000.0, "GPT-4")) for r in pair]
+    assert np.max(np.abs(shares[0] - shares[1])) <= 2 / N  # a crossing on a bin edge may round either way
+    for row_m, row_s in zip(prior_table(materialized), prior_table(stream), strict=True):
+        assert row_m.name == row_s.name
+        for a, b in zip(row_m.sampled, row_s.sampled, strict=True):
+            assert abs(math.log10(a) - math.log10(b)) <= STREAM_BIN_WIDTH
+
+
+def test_cli_report_in_streaming_mode(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["report", "baseline", "--stream", "--draws", "20000", "-o", str(out)]) == 0
+    html = out.read_text()
+    assert "P(effective_flop &gt;= 1000 x GPT-4 by 2030)" in html or "P(effective_flop >= 1000 x GPT-4 by 2030)" in html
+    assert html.count("data:image/png;base64,") >= 5

@@ -10,14 +10,13 @@ All trajectory values are log10 of the metric's unit, as in ``Result.trajectorie
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
 from mcscale.engine import TRAJECTORY_VARIABLES
-from mcscale.results import Answer, QueryError, Result, Threshold, crossing_years, trajectory_quantiles
+from mcscale.results import Answer, QueryError, Result, Threshold, trajectory_quantiles
 from mcscale.scenario import Scenario
 
 __all__ = [
@@ -79,9 +78,7 @@ def check_metric(metric: str, scenario: Scenario, flop_only: bool = False) -> No
 
 def reference_flop(result: Result) -> tuple[str, float]:
     """Return the scenario's reference run: name and compute [FLOP] (the median if uncertain)."""
-    name = result.scenario.reference_name
-    value = result.references()[name]
-    return name, float(np.median(value)) if isinstance(value, np.ndarray) else float(value)
+    return result.scenario.reference_name, float(result.prior_quantiles("reference.flop", (0.5,))[0])
 
 
 def threshold_label(threshold: Threshold) -> str:
@@ -89,21 +86,6 @@ def threshold_label(threshold: Threshold) -> str:
     if isinstance(threshold, tuple):
         return f"{threshold[0]:g}x {threshold[1]}"
     return threshold if isinstance(threshold, str) else f"{threshold:.3g}"
-
-
-def _log10_threshold(result: Result, threshold: Threshold) -> np.ndarray:
-    """log10 of a threshold, per draw (shape ``(n_draws,)``)."""
-    if isinstance(threshold, tuple):
-        multiple, name = threshold
-        refs = result.references()
-        if name not in refs:
-            raise QueryError(f"unknown reference {name!r}; known: " + ", ".join(refs))
-        value = np.log10(multiple * np.asarray(refs[name], dtype=float))
-    elif threshold == "requirement":
-        value = np.log10(result.parameter_draws("milestone.requirement"))
-    else:
-        value = np.asarray(math.log10(float(threshold)))
-    return np.broadcast_to(value, (result.tree["prior"].sizes["chain"], result.tree["prior"].sizes["draw"])).reshape(-1)
 
 
 # --------------------------------------------------------------------------- #
@@ -235,12 +217,8 @@ class Exceedance:
 
 
 def _curve(result: Result, metric: str, threshold: Threshold, label: str) -> Curve:
-    values = result.trajectories[metric].values
-    running = np.maximum.accumulate(values.reshape(-1, values.shape[-1]), axis=1)
-    hit = running >= _log10_threshold(result, threshold)[:, None]
-    n = hit.shape[0]
-    p = np.count_nonzero(hit, axis=0) / n
-    return Curve(label, np.asarray(result.years, dtype=float), p, np.sqrt(p * (1 - p) / n))
+    p = result.exceedance_curve(metric, threshold)
+    return Curve(label, np.asarray(result.years, dtype=float), p, np.sqrt(p * (1 - p) / result.n_draws))
 
 
 def exceedance(
@@ -345,15 +323,11 @@ def crossing(result: Result, metric: str = "effective_flop", threshold: Threshol
     """
     threshold = threshold if threshold is not None else (1000.0, result.scenario.reference_name)
     check_metric(metric, result.scenario, flop_only=isinstance(threshold, tuple))
-    values = result.trajectories[metric].values
-    years = np.asarray(result.years, dtype=float)
-    first = crossing_years(values.reshape(-1, values.shape[-1]), _log10_threshold(result, threshold), years)
-    counts, edges = np.histogram(first[np.isfinite(first)], bins=years)
     return Crossing(
         metric=metric,
         threshold=threshold_label(threshold),
-        edges=edges,
-        share=counts / first.size,
+        edges=np.asarray(result.years, dtype=float),
+        share=result.crossing_histogram(metric, threshold),
         answer=result.crossing_year(metric, threshold),
         scenario=result.scenario.name,
         n_draws=result.n_draws,

@@ -458,7 +458,7 @@ def _load_scenarios(names: Sequence[str]) -> list:  # noqa: ANN202
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from mcscale import chartdata, run
+    from mcscale import chartdata
     from mcscale.query import parse_question, scenario_references
 
     output = _check_output(args.output)
@@ -484,7 +484,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     flop_only = kind == "exceedance" or (kind == "crossing" and (threshold is None or isinstance(threshold, tuple)))
     for scenario in scenarios:  # before sampling
         chartdata.check_metric(metric, scenario, flop_only=flop_only)
-    results = [run(s, n_draws=args.draws, seed=args.seed, threads=args.threads) for s in scenarios]
+    crossing_query = [] if threshold is None else [query]
+    results = [_run(args, s, args.draws, crossing_query) for s in scenarios]
 
     from mcscale import plots
 
@@ -498,7 +499,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     elif kind == "crossing":
         fig = plots.crossing_chart(chartdata.crossing(result, metric, threshold), width=args.width)
     elif kind == "spend":
-        cap = chartdata.fan(result, "cap", levels=(0.9,)) if "cap" in result.trajectories else None
+        has_cap = "cap" in chartdata.scenario_metrics(result.scenario)
+        cap = chartdata.fan(result, "cap", levels=(0.9,)) if has_cap else None
         fig = plots.spend_chart(chartdata.fan(result, "spend"), cap, width=args.width)
     elif kind == "price":
         fig = plots.price_performance_chart(chartdata.fan(result, metric), width=args.width)
@@ -510,36 +512,45 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mcscale import run
     from mcscale.report import scenario_report, write_report
 
     output = _check_output(args.output)
     (scenario,) = _load_scenarios([args.scenario])
-    result = run(scenario, n_draws=args.draws, seed=args.seed, threads=args.threads)
+    result = _run(args, scenario, args.draws)
     write_report(scenario_report(result, dpi=args.dpi), output)
     print(f"wrote {output}")
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from mcscale import run
+    from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
     from mcscale.report import comparison_report, write_report
+    from mcscale.results import QueryError
 
     output = _check_output(args.output)
     if len(args.scenarios) < 2:
         raise UsageError("compare needs two or more scenarios")
     scenarios = _load_scenarios(args.scenarios)
-    results = [run(s, n_draws=args.draws, seed=args.seed, threads=args.threads) for s in scenarios]
+    texts = list(dict.fromkeys(q.text for s in scenarios for q in scenario_queries(s)))
+    results = []
+    for scenario in scenarios:  # each run counts every scenario's questions it can answer
+        queries = []
+        for text in texts:
+            try:
+                query = parse_question(text, scenario_references(scenario))
+                check_query(query, scenario)
+            except (QueryError, ValueError):
+                continue
+            queries.append(query)
+        results.append(_run(args, scenario, args.draws, queries))
     write_report(comparison_report(results, dpi=args.dpi), output)
     print(f"wrote {output}")
     return 0
 
 
 def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
-    """--draws, --seed, --threads and --dpi, for the commands that draw (always materialized runs)."""
-    parser.add_argument("--draws", type=_positive_int, default=100_000, help="number of draws (default 100000)")
-    parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
-    parser.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    """Add the sampling options, and --dpi, for the commands that draw."""
+    _add_sampling_options(parser)
     parser.add_argument("--dpi", type=_positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
 
 

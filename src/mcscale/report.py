@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mcscale import chartdata
 from mcscale._files import write_atomic
 from mcscale.query import (
@@ -220,11 +218,9 @@ def prior_table(result: Result) -> list[PriorRow]:
     rows = []
     for name, spec in result.scenario.all_priors().items():
         try:
-            draws = result.parameter_draws(name)
+            sampled = tuple(float(v) for v in result.prior_quantiles(name, (0.05, 0.5, 0.95)))
         except QueryError:  # a prior the engine does not sample (not expected; shown without quantiles)
             sampled = (math.nan, math.nan, math.nan)
-        else:
-            sampled = tuple(float(v) for v in np.quantile(draws, (0.05, 0.5, 0.95)))
         rows.append(PriorRow(name, _toml(spec.written), parameter_unit(name), sampled, spec.is_fixed))  # type: ignore[arg-type]
     return rows
 

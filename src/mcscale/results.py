@@ -403,6 +403,29 @@ class Result:
         """Quantiles of a parameter's draws [canonical units]."""
         return np.quantile(self.parameter_draws(name), q)
 
+    def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
+        """P(metric >= threshold by year) for every grid year (no MCSE attached)."""
+        values = self._metric(metric).reshape(-1, len(self.years))
+        limit = np.broadcast_to(
+            np.asarray(self._log10_threshold(threshold, metric), dtype=float).reshape(-1), (values.shape[0],)
+        )
+        if op == "<=":
+            values, limit = -values, -limit
+        hit = np.maximum.accumulate(values, axis=1) >= limit[:, None]
+        return np.count_nonzero(hit, axis=0) / values.shape[0]
+
+    def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
+        """Share of draws first crossing in each grid interval, shape (n_years - 1,); the rest never do."""
+        values = self._metric(metric).reshape(-1, len(self.years))
+        limit = np.broadcast_to(
+            np.asarray(self._log10_threshold(threshold, metric), dtype=float).reshape(-1), (values.shape[0],)
+        )
+        if op == "<=":
+            values, limit = -values, -limit
+        first = crossing_years(values, limit, self.years)
+        counts, _ = np.histogram(first[np.isfinite(first)], bins=self.years)
+        return counts / first.size
+
     def parameter_draws(self, name: str) -> np.ndarray:
         """Return a parameter's draws, dims (chain, draw) [canonical units]; fixed ones broadcast."""
         prior = self.tree["prior"]
@@ -837,10 +860,9 @@ def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | lis
         interpolation between order statistics (``np.quantile``'s default).
     """
     levels = np.asarray(q, dtype=float)
-    values = _quantiles_of(result._metric(metric), levels)
     return xr.DataArray(
-        values,
+        result.log10_quantiles(metric, tuple(levels)),
         dims=("quantile", "year"),
         coords={"quantile": levels, "year": result.years},
-        attrs=dict(result.tree["trajectories"][metric].attrs),
+        attrs={"units": f"log10({TRAJECTORY_VARIABLES[metric]})"},
     )

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mcscale.engine import TRAJECTORY_VARIABLES, CostSpec, StreamRun, Threshold
+from mcscale.engine import CROSSING_BINS_PER_STEP, TRAJECTORY_VARIABLES, CostSpec, StreamRun, Threshold
 from mcscale.results import (
     _Z_95,
     DEFAULT_QUANTILES,
@@ -330,6 +330,21 @@ class StreamResult(Result):
             f"{by if by is not None else in_year:g})"
         )
         return self._answer(text, "probability", "1", value=p, mcse=mcse, bound=bound)
+
+    def exceedance_curve(self, metric: str, threshold: ThresholdValue, op: str = ">=") -> np.ndarray:
+        """P(metric >= threshold by year) for every grid year, from the exceedance counts."""
+        t = self._threshold_index(metric, threshold, op)
+        return self.tree["accumulators"]["exceed_by"].values[t] / self.n_draws
+
+    def crossing_histogram(self, metric: str, threshold: ThresholdValue, op: str = ">=") -> np.ndarray:
+        """Share of draws first crossing in each grid interval, shape (n_years - 1,)."""
+        t = self._threshold_index(metric, threshold, op)
+        counts = self.tree["accumulators"]["crossing"].values[t, :-1]
+        per_interval = CROSSING_BINS_PER_STEP
+        # the last fine bin holds crossings exactly at the end year; it belongs to the last interval
+        shares = np.add.reduceat(counts[:-1], np.arange(0, counts.size - 1, per_interval))
+        shares[-1] += counts[-1]
+        return shares / self.n_draws
 
     def crossing_year(
         self, metric: str, threshold: ThresholdValue, *, op: str = ">=", question: str | None = None
