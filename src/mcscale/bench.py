@@ -9,8 +9,9 @@ with ``N`` draws (``--draws``, default 10^6):
   ``10 N``: draws/s and draw-years/s of the whole call, and of the kernel time alone
   (``result.tree.attrs["sampling_seconds"]``), with the phase's peak RSS.
 - **Baselines, in the same process.** :func:`mcscale.numpy_model.numpy_run` (the same
-  model in plain vectorized numpy) at ``N``, and at ``10 N`` with ``--full`` (about 6 GB
-  at 10^7); the raw RNG rate, :func:`mcscale.kernels.sample_normals` drawing the same
+  model in plain vectorized numpy) at ``N``, and at ``10 N`` with ``--full`` (its peak RSS
+  is about 1.2 times :func:`~mcscale.engine.materialized_bytes`, 20 GiB at 10^7: skipped
+  when the memory available is short); the raw RNG rate, :func:`mcscale.kernels.sample_normals` drawing the same
   count of standard normals per draw (one per sampled prior) from the same chunk
   generators, on 1 thread and on 2 threads (a thread pool over the chunks); with
   ``squigglepy`` importable, one question of the same model drawn with squigglepy.
@@ -90,6 +91,10 @@ TARGETS = {
     "thread_speedup": 1.7,
     "cli_second_call_s": 3.0,
 }
+
+#: Peak RSS of :func:`mcscale.numpy_model.numpy_run` per :func:`mcscale.engine.materialized_bytes`
+#: (20.2 GiB for 16.8 GiB at 10^7 draws of ``baseline.toml``), with a margin.
+NUMPY_MEMORY_FACTOR = 1.25
 
 _MIB = 2.0**20
 
@@ -195,6 +200,17 @@ def _size(n: float) -> str:
 def _maxrss_mib(ru_maxrss: int) -> float:
     """Convert ``ru_maxrss`` (KiB on Linux, bytes on macOS) to [MiB]."""
     return ru_maxrss / _MIB if sys.platform == "darwin" else ru_maxrss / 1024.0
+
+
+def _available_bytes() -> int | None:
+    """Return the memory available to new allocations (Linux ``MemAvailable``) [bytes], or None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _reset_peak_rss() -> bool:
@@ -673,11 +689,16 @@ def print_table(record: dict[str, Any], file: Any = None) -> None:
         print(text, file=file)
 
     machine = record["machine"]
+    memory = f", {machine['memory_gib']:.0f} GiB" if machine.get("memory_gib") else ""
     say(
         f"\nmcscale {record['mcscale_version']} bench on {record['scenario']} ({record['n_years']} years); "
-        f"{machine['cpu_count']} CPUs, {machine['processor']}; best of {record['repeats']}"
+        f"{machine['cpu_count']} CPUs, {machine['processor']}{memory}; best of {record['repeats']}"
     )
-    say(f"{record['created']}  `{record['command']}`\n")
+    load = machine.get("load_average")
+    load_end = machine.get("load_average_end")
+    loads = f"; load average {load[0]:.2f} at start" if load else ""
+    loads += f", {load_end[0]:.2f} at end" if load_end else ""
+    say(f"{record['created']}  `{record['command']}`{loads}\n")
     say("Throughput (whole call; kernel = sampling_seconds)")
     header = (
         f"  {'':42s}{'draws':>7s}{'time [s]':>10s}{'draws/s':>10s}{'draw-yr/s':>11s}"
@@ -873,11 +894,20 @@ def run_benchmark(config: BenchConfig, progress: Callable[[str], None] | None = 
         for threads in config.threads:
             say(f"throughput: streaming {_size(n)}, {threads} thread(s) ...")
             rows.append(measure_run(scenario, n, threads, "stream", config.repeats))
-    for n in (small, large) if config.full else (small,):
-        say(f"baseline: numpy_model at {_size(n)} ...")
-        rows.append(measure_numpy(scenario, n, config.repeats))
+    say(f"baseline: numpy_model at {_size(small)} ...")
+    rows.append(measure_numpy(scenario, small, config.repeats))
+    numpy_bytes = NUMPY_MEMORY_FACTOR * materialized_bytes(scenario, large)
+    available = _available_bytes()
     if not config.full:
-        skipped.append({"label": "numpy_model (plain numpy)", "n_draws": large, "reason": "about 6 GB; --full"})
+        reason = f"needs about {numpy_bytes / 2**30:.0f} GiB; --full"
+    elif available is not None and numpy_bytes > available:
+        reason = f"needs about {numpy_bytes / 2**30:.0f} GiB, {available / 2**30:.0f} GiB available"
+    else:
+        reason = None
+        say(f"baseline: numpy_model at {_size(large)} (about {numpy_bytes / 2**30:.0f} GiB) ...")
+        rows.append(measure_numpy(scenario, large, config.repeats))
+    if reason is not None:
+        skipped.append({"label": "numpy_model (plain numpy)", "n_draws": large, "reason": reason})
     for n in (small, large):
         for threads in config.threads:
             say(f"baseline: raw RNG at {_size(n)}, {threads} thread(s) ...")
@@ -900,6 +930,8 @@ def run_benchmark(config: BenchConfig, progress: Callable[[str], None] | None = 
         say(f"CLI: two calls of `mcscale run {path.name} --draws {CLI_DRAWS}` ...")
         record["cli"] = measure_cli(path)
     record["ratios"], record["targets"] = derive(record)
+    if hasattr(os, "getloadavg"):
+        record["machine"]["load_average_end"] = list(os.getloadavg())
     return record
 
 
@@ -910,7 +942,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeats", type=_count, default=2, help="timed calls per row, best kept (default 2)")
     parser.add_argument(
-        "--full", action="store_true", help="also numpy at 10 N (about 6 GB at 1e7) and streaming memory at 100 N"
+        "--full", action="store_true", help="also numpy at 10 N (about 20 GiB at 1e7) and streaming memory at 100 N"
     )
     parser.add_argument(
         "--no-subprocess",
