@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import math
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from mcscale._files import write_atomic
 from mcscale.engine import (
     DEFAULT_CHUNK_SIZE,
     TRAJECTORY_VARIABLES,
@@ -344,19 +344,7 @@ class Result:
         pathlib.Path
             The path written.
         """
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            self.tree.to_netcdf(tmp, engine="h5netcdf")
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a plain write gives
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, lambda tmp: self.tree.to_netcdf(tmp, engine="h5netcdf"))
 
     # -- accessors ----------------------------------------------------------
 
@@ -403,26 +391,23 @@ class Result:
         """Quantiles of a parameter's draws [canonical units]."""
         return np.quantile(self.parameter_draws(name), q)
 
-    def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
-        """P(metric >= threshold by year) for every grid year (no MCSE attached)."""
+    def _signed(self, metric: str, threshold: Threshold, op: str) -> tuple[np.ndarray, np.ndarray]:
+        """log10 values (n_draws, n_years) and per-draw thresholds, negated for ``<=`` so that ``>=`` serves."""
         values = self._metric(metric).reshape(-1, len(self.years))
         limit = np.broadcast_to(
             np.asarray(self._log10_threshold(threshold, metric), dtype=float).reshape(-1), (values.shape[0],)
         )
-        if op == "<=":
-            values, limit = -values, -limit
+        return (-values, -limit) if op == "<=" else (values, limit)
+
+    def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
+        """P(metric >= threshold by year) for every grid year (no MCSE attached)."""
+        values, limit = self._signed(metric, threshold, op)
         hit = np.maximum.accumulate(values, axis=1) >= limit[:, None]
         return np.count_nonzero(hit, axis=0) / values.shape[0]
 
     def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """Share of draws first crossing in each grid interval, shape (n_years - 1,); the rest never do."""
-        values = self._metric(metric).reshape(-1, len(self.years))
-        limit = np.broadcast_to(
-            np.asarray(self._log10_threshold(threshold, metric), dtype=float).reshape(-1), (values.shape[0],)
-        )
-        if op == "<=":
-            values, limit = -values, -limit
-        first = crossing_years(values, limit, self.years)
+        first = crossing_years(*self._signed(metric, threshold, op), self.years)
         counts, _ = np.histogram(first[np.isfinite(first)], bins=self.years)
         return counts / first.size
 
@@ -544,16 +529,18 @@ class Result:
         else:
             extreme = values[..., self._index_in(in_year)]
         hit = extreme >= limit if op == ">=" else extreme <= limit
-        n = hit.size
-        p = float(np.count_nonzero(hit)) / n
-        bound = None
-        mcse: float | None = math.sqrt(p * (1 - p) / n)
+        text = question or _probability_text(metric, op, threshold, by, in_year)
+        return self._probability_answer(int(np.count_nonzero(hit)), text, _chain_checks(hit))
+
+    def _probability_answer(self, count: int, text: str, details: dict[str, Any] | None = None) -> Answer:
+        """Answer a probability from a count of draws: MCSE sqrt(p (1 - p) / n), or the rule-of-three bound."""
+        n = self.n_draws
+        p = count / n
         if p in (0.0, 1.0):
-            mcse = None
             bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
-        text = question or f"P({metric} {op} {_threshold_text(threshold)} {'by' if by is not None else 'in'} "
-        text = question or text + f"{by if by is not None else in_year:g})"
-        return self._answer(text, "probability", "1", value=p, mcse=mcse, bound=bound, details=_chain_checks(hit))
+            return self._answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
+        mcse = math.sqrt(p * (1 - p) / n)
+        return self._answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})
 
     def crossing_year(
         self, metric: str, threshold: Threshold, *, op: str = ">=", question: str | None = None
@@ -570,15 +557,7 @@ class Result:
         Answer
             ``quantiles`` (5/25/50/75/95%) and ``median`` [year] with MCSE, ``p_never``.
         """
-        values = self._metric(metric)
-        n_years = values.shape[-1]
-        values = values.reshape(-1, n_years)
-        limit = np.broadcast_to(
-            np.asarray(self._log10_threshold(threshold, metric), dtype=float).reshape(-1), (values.shape[0],)
-        )
-        if op == "<=":
-            values, limit = -values, -limit
-        years = crossing_years(values, limit, self.years)
+        years = crossing_years(*self._signed(metric, threshold, op), self.years)
         never = np.isinf(years)
         p_never = float(never.mean())
         quantiles, quantile_mcse = _quantiles_with_mcse(years, DEFAULT_QUANTILES, method="inverted_cdf")
@@ -685,6 +664,11 @@ def _threshold_text(threshold: Threshold) -> str:
     if isinstance(threshold, tuple):
         return f"{threshold[0]:g} x {threshold[1]}"
     return threshold if isinstance(threshold, str) else f"{threshold:g}"
+
+
+def _probability_text(metric: str, op: str, threshold: Threshold, by: float | None, in_year: float | None) -> str:
+    when = f"by {by:g}" if by is not None else f"in {in_year:g}"
+    return f"P({metric} {op} {_threshold_text(threshold)} {when})"
 
 
 def crossing_years(log10_values: np.ndarray, log10_threshold: np.ndarray, years: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from mcscale.results import (
     Answer,
     QueryError,
     Result,
+    _probability_text,
     _threshold_text,
     _version,
 )
@@ -318,18 +319,7 @@ class StreamResult(Result):
             count = int(acc["exceed_by"].values[t, self._index_by(by)])
         else:
             count = int(acc["exceed_in"].values[t, self._index_in(in_year)])
-        n = self.n_draws
-        p = count / n
-        mcse: float | None = math.sqrt(p * (1 - p) / n)
-        bound = None
-        if p in (0.0, 1.0):
-            mcse = None
-            bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
-        text = question or (
-            f"P({metric} {op} {_threshold_text(threshold)} {'by' if by is not None else 'in'} "
-            f"{by if by is not None else in_year:g})"
-        )
-        return self._answer(text, "probability", "1", value=p, mcse=mcse, bound=bound)
+        return self._probability_answer(count, question or _probability_text(metric, op, threshold, by, in_year))
 
     def exceedance_curve(self, metric: str, threshold: ThresholdValue, op: str = ">=") -> np.ndarray:
         """P(metric >= threshold by year) for every grid year, from the exceedance counts."""
