@@ -247,3 +247,15 @@ def test_chunk_layout(n_draws, chunk_size, expected):
 def test_chunk_layout_rejects_non_positive():
     with pytest.raises(ValueError, match="positive"):
         chunk_layout(0)
+
+
+@pytest.mark.parametrize("mode", ["materialized", "stream"])
+def test_progress_is_reported_per_chunk_and_changes_nothing(mode):
+    calls = []
+    path = ROOT / "scenarios" / "baseline.toml"
+    with_progress = mcscale.run(
+        path, 20_000, seed=2, chunk_size=4000, mode=mode, progress=lambda d, n: calls.append((d, n))
+    )
+    assert calls == [(4000 * (k + 1), 20_000) for k in range(5)]
+    without = mcscale.run(path, 20_000, seed=2, chunk_size=4000, mode=mode)
+    assert without.summary.equals(with_progress.summary)

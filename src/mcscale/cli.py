@@ -138,8 +138,42 @@ def _run(args: argparse.Namespace, scenario, n_draws: int, queries=()):  # noqa:
     mode = _mode(args, scenario, n_draws)
     thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
     return run(
-        scenario, n_draws=n_draws, seed=args.seed, threads=args.threads, mode=mode, thresholds=thresholds, costs=costs
+        scenario,
+        n_draws=n_draws,
+        seed=args.seed,
+        threads=args.threads,
+        mode=mode,
+        thresholds=thresholds,
+        costs=costs,
+        progress=_progress_bar(scenario.name),
     )
+
+
+def _progress_bar(label: str):  # noqa: ANN202
+    """Return a progress-line callback for stderr (shown after a second), or None if stderr is no terminal."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    started = time.perf_counter()
+    shown = [False]
+
+    def update(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed < 1.0 and not shown[0]:
+            return
+        shown[0] = True
+        filled = round(30 * done / total)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{label}: [{'#' * filled}{' ' * (30 - filled)}] {done:,}/{total:,} draws, {rate:.2g} draws/s",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return update
 
 
 def _memory(text: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -43,6 +44,9 @@ __all__ = [
     "simulate",
     "year_grid",
 ]
+
+#: A progress callback: ``progress(draws_done, n_draws)``.
+Progress = Callable[[int, int], None]
 
 #: Largest number of draws per chunk.
 DEFAULT_CHUNK_SIZE = 65536
@@ -287,12 +291,28 @@ def compile_plan(scenario: Scenario) -> tuple[PriorTable, list[str], ModelPlan, 
     return table, names, plan, variables
 
 
+def _in_chunk_order[T](
+    run_chunk: Callable[[int], T], layout: ChunkLayout, threads: int | None, progress: Progress | None
+) -> Iterator[T]:
+    """Run every chunk on a pool of threads; yield their results in chunk order.
+
+    ``progress(draws_done, n_draws)`` is called from this thread after each chunk.
+    """
+    n_threads = max(1, min(threads or default_threads(), layout.n_chunks))
+    with ThreadPoolExecutor(n_threads) as pool:
+        for k, value in enumerate(pool.map(run_chunk, range(layout.n_chunks))):
+            if progress is not None:
+                progress((k + 1) * layout.chunk_length, layout.n_draws)
+            yield value
+
+
 def simulate(
     scenario: Scenario,
     n_draws: int,
     seed: int = 0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     threads: int | None = None,
+    progress: Progress | None = None,
 ) -> RawRun:
     """Sample a scenario and keep every (draw, year) value.
 
@@ -307,6 +327,8 @@ def simulate(
         Largest chunk.
     threads : int, optional
         Worker threads (default :func:`default_threads`); results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(draws_done, n_draws)`` after each chunk.
 
     Returns
     -------
@@ -322,13 +344,8 @@ def simulate(
         kernels.simulate_chunk(chunk_generator(seed, k), table, plan, parameters[:, k], trajectories[:, k])
 
     started = time.perf_counter()
-    n_threads = max(1, min(threads or default_threads(), layout.n_chunks))
-    if n_threads == 1:
-        for k in range(layout.n_chunks):
-            run_chunk(k)
-    else:
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(run_chunk, range(layout.n_chunks)))
+    for _ in _in_chunk_order(run_chunk, layout, threads, progress):
+        pass
     return RawRun(
         parameters=parameters,
         parameter_names=names,
@@ -543,6 +560,7 @@ def simulate_stream(
     threads: int | None = None,
     thresholds: list[Threshold] | None = None,
     costs: list[CostSpec] | None = None,
+    progress: Progress | None = None,
 ) -> StreamRun:
     """Sample a scenario keeping only mergeable accumulators: memory independent of n_draws.
 
@@ -562,6 +580,8 @@ def simulate_stream(
         Thresholds to count exceedances and crossing years of.
     costs : list of CostSpec, optional
         Cost questions to histogram.
+    progress : callable, optional
+        Called as ``progress(draws_done, n_draws)`` after each chunk.
 
     Returns
     -------
@@ -595,11 +615,9 @@ def simulate_stream(
         kernels.stream_chunk(chunk_generator(seed, k), table, plan, stream, local.counts, moments, local.params)
         return moments
 
-    n_threads = max(1, min(threads or default_threads(), layout.n_chunks))
     total = np.zeros((len(variables), len(years), 2))
-    with ThreadPoolExecutor(n_threads) as pool:
-        for moments in pool.map(run_chunk, range(layout.n_chunks)):  # in chunk order
-            total += moments
+    for moments in _in_chunk_order(run_chunk, layout, threads, progress):
+        total += moments
     counts = all_counts[0]
     for other in all_counts[1:]:
         counts.add(other)

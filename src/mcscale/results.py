@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -767,6 +768,7 @@ def run(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     thresholds: list | None = None,
     costs: list | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Sample a scenario and return its distributions.
 
@@ -795,6 +797,8 @@ def run(
         Streaming only: extra :class:`mcscale.engine.Threshold` / ``CostSpec`` to
         accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
         its reference (see :func:`mcscale.query.stream_specs`).
+    progress : callable, optional
+        Called as ``progress(draws_done, n_draws)`` after each chunk.
 
     Returns
     -------
@@ -808,7 +812,7 @@ def run(
     if mode == "auto":
         mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
     if mode == "materialized":
-        raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads)
+        raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
         return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
     from mcscale.query import stream_specs
     from mcscale.streaming import StreamResult
@@ -822,6 +826,7 @@ def run(
         threads=threads,
         thresholds=list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
         costs=list(dict.fromkeys([*own_costs, *(costs or [])])),
+        progress=progress,
     )
     return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
 
