@@ -244,3 +244,49 @@ def test_version(capsys):
     out, _ = capsys.readouterr()
     assert out.strip() == f"mcscale {mcscale.__version__}"
     assert mcscale.__version__ != "0.0.0+unknown"
+
+
+def test_written_questions_are_checked_before_sampling(tmp_path, capsys):
+    from helpers import scenario_text
+
+    path = tmp_path / "q.toml"
+    path.write_text(
+        scenario_text(
+            '\n[[questions]]\ntext = "P(effective_flops >= 1e30 by 2030)"\n[[questions]]\n'
+            'text = "P(effective_flop >= 1e30 by 2050)"\n'
+        )
+    )
+    assert main(["run", str(path), "--draws", "100"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert "q.toml: questions[0].text: expected a metric" in err[0]
+    assert "q.toml: questions[1].text:" in err[1] and "outside the horizon" in err[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "--from", "scenarios/baseline.toml", "P(spend >= 1 by 2030)"], "cannot read as netCDF"),
+        (["run", "baseline", "--draws", "100", "-o", "/dev/null"], "not a regular file"),
+        (["run", "baseline", "--draws", "100", "-o", "out.zarr"], "use a .nc file name"),
+        (["run", "baseline", "--draws", "1e30"], "at most"),
+    ],
+)
+def test_more_user_errors_exit_2(args, message, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_precision_counts_the_rule_of_three_when_no_draw_qualifies(capsys):
+    args = ["query", "baseline", "P(effective_flop >= 1e45 by 2030)", "--draws", "2000", "--precision", "0.0001"]
+    assert main([*args, "--max-draws", "100000"]) == 0
+    captured = capsys.readouterr()
+    assert "(MCSE" not in captured.out and "rule of three" in captured.out
+    n = int(captured.err.split("reached with ")[1].split()[0])
+    assert 3 / n <= 0.0001 < 3 / 2000

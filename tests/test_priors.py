@@ -238,3 +238,28 @@ def test_mixture_components_keep_their_own_units():
 def test_truncation_with_no_mass_is_rejected():
     with pytest.raises(ScenarioError, match="spend.doubling_time: lower/upper leave no probability mass"):
         parse_scenario(scenario_text(spend_doubling_time='{ dist = "normal", mean = 1, sd = 0.01, lower = 100 }'))
+
+
+def test_mixture_with_a_plain_number_component():
+    values = sample(
+        '{ dist = "mixture", weights = [0.3, 0.7], components = [{ dist = "lognormal", median = 1e8, gsd = 2 }, 5e8] }'
+    )
+    assert np.mean(values == 5e8) == pytest.approx(0.7, abs=4 * math.sqrt(0.21 / N))
+    lognormal = values[values != 5e8]
+    statistic = stats.kstest(lognormal, stats.lognorm(s=math.log(2), scale=1e8).cdf).statistic
+    assert statistic < 1.95 / math.sqrt(lognormal.size)
+
+
+def test_lookup_keys_are_in_the_source_units_as_written():
+    # the source is written in months; the keys too, and the draws are in years
+    text = scenario_text(
+        end=2026,
+        spend_doubling_time='{ dist = "uniform", low = 3, high = 30, unit = "month" }',
+        algorithms_doubling_time='{ dist = "lookup", of = "spend.doubling_time", points = [[6, 1], [24, 3]] }',
+    )
+    from helpers import run_text as run
+
+    result = run(text, n_draws=4000)
+    months = flat(result.prior["spend.doubling_time"]) * 12
+    expected = np.interp(months, [6, 24], [1, 3])
+    np.testing.assert_allclose(flat(result.prior["algorithms.doubling_time"]), expected, rtol=1e-12)

@@ -110,7 +110,7 @@ def test_parser_accepts_every_documented_form(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected", "caret_under"),
     [
-        ("P(effective_flops >= 1e28 by 2030)", "expected a metric (known: spend, flop_per_usd", "effective_flops"),
+        ("P(effective_flops >= 1e28 by 2030)", "expected a metric (known: spend, cap, flop_per_usd", "effective_flops"),
         ("P(effective_flop >= 1000 x GPT-5 by 2030)", "expected a reference (known: GPT-3, GPT-4)", "GPT-5"),
         ("P(effective_flop > 1e28 by 2030)", "expected '>=' or '<='", ">"),
         ("P(effective_flop >= 1e28 until 2030)", "expected 'by' or 'in'", "until"),

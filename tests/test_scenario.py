@@ -297,3 +297,39 @@ def test_load_scenario_reports_against_the_file_name(tmp_path):
 def test_non_finite_numbers_are_rejected():
     error = raises(scenario_toml({"spend.initial.p95": math.inf}))
     assert [path for path, _ in error.problems] == ["spend.initial.p95"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path", "message"),
+    [
+        (
+            '\n[[correlations]]\npair = ["spend.initial", "spend.doubling_time"]\nrho = 0.5\n',
+            "correlations[0].pair",
+            "mixture prior and cannot be correlated",
+        ),
+        ('\n[reference]\nname = "Gemini Ultra"\nflop = 5e25\n', "reference.name", "must be one word"),
+    ],
+)
+def test_mixtures_in_correlations_and_spaced_reference_names_are_rejected(extra, path, message):
+    from helpers import scenario_text
+
+    text = scenario_text(
+        extra,
+        spend_initial='{ dist = "mixture", weights = [0.5, 0.5], '
+        'components = [1e8, { dist = "uniform", low = 2e8, high = 3e8 }] }',
+        spend_doubling_time='{ dist = "lognormal", median = 1, gsd = 1.5 }',
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bad.toml")
+    assert any(p == path and message in m for p, m in info.value.problems), info.value.problems
+
+
+def test_truncated_mixture_without_mass_is_rejected():
+    from helpers import scenario_text
+
+    prior = (
+        '{ dist = "mixture", weights = [0.5, 0.5], lower = 2e8, upper = 2.5e8, components = ['
+        '{ dist = "uniform", low = 1e7, high = 1e8 }, 3e8] }'
+    )
+    with pytest.raises(ScenarioError, match="spend.initial: lower/upper leave no probability mass"):
+        parse_scenario(scenario_text(spend_initial=prior), "bad.toml")

@@ -209,3 +209,12 @@ def test_cli_report_in_streaming_mode(tmp_path, capsys):
     html = out.read_text()
     assert "P(effective_flop &gt;= 1000 x GPT-4 by 2030)" in html or "P(effective_flop >= 1000 x GPT-4 by 2030)" in html
     assert html.count("data:image/png;base64,") >= 5
+
+
+def test_constant_quantities_stay_exact_in_streaming_mode():
+    stream = mcscale.run(ROOT / "scenarios" / "eras.toml", 20_000, seed=0, mode="stream")
+    materialized = mcscale.run(ROOT / "scenarios" / "eras.toml", 2000, seed=0)
+    np.testing.assert_allclose(stream.summary["spend"].values, materialized.summary["spend"].values, rtol=1e-12)
+    answer = ask(stream, "quantiles spend in 2012")
+    assert all(v == pytest.approx(1000.0, rel=1e-12) for v in answer.quantiles.values())
+    assert stream.prior_quantiles("spend.initial")[0] == 1000.0

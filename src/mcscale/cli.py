@@ -18,6 +18,8 @@ from pathlib import Path
 __all__ = ["bundled_scenarios", "build_parser", "main", "main_entry"]
 
 EXIT_USAGE = 2
+#: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
+MAX_COUNT = 10**11
 
 
 class UsageError(Exception):
@@ -38,6 +40,8 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT:.0e}, got {text!r}")
     return value
 
 
@@ -69,6 +73,16 @@ def _scenario_path(text: str) -> Path:
     return bundled_scenarios().get(text, path)
 
 
+def _load(text: str):  # noqa: ANN202
+    """Load a scenario and check its written questions, so that errors come before sampling."""
+    from mcscale import load_scenario
+    from mcscale.query import check_scenario_questions
+
+    scenario = load_scenario(_scenario_path(text))
+    check_scenario_questions(scenario)
+    return scenario
+
+
 def _check_output(path: str | None) -> Path | None:
     """Fail before sampling if the output cannot be written."""
     if path is None:
@@ -79,6 +93,8 @@ def _check_output(path: str | None) -> Path | None:
         raise UsageError(f"{out}: directory {str(parent)!r} does not exist")
     if out.is_dir():
         raise UsageError(f"{out}: is a directory")
+    if out.exists() and not out.is_file():
+        raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
     return out
@@ -206,10 +222,11 @@ def _add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | 
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mcscale import load_scenario
 
     output = _check_output(args.output)
-    scenario = load_scenario(_scenario_path(args.scenario))
+    if output is not None and output.suffix.lower() not in (".nc", ".nc4"):
+        raise UsageError(f"{output}: results are written as netCDF; use a .nc file name")
+    scenario = _load(args.scenario)
     result = _run(args, scenario, args.draws)
     _print_summary(result)
     if output is not None:
@@ -262,7 +279,7 @@ def _precision_loop(scenario, queries, args):  # noqa: ANN001, ANN202
 def _cmd_query(args: argparse.Namespace) -> int:
     import json
 
-    from mcscale import Result, load_scenario
+    from mcscale import Result
     from mcscale.query import answer, check_query, parse_question, scenario_queries, scenario_references
 
     positional = list(args.args)
@@ -278,7 +295,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
     else:
         if not positional:
             raise UsageError("query needs a scenario file (or --from RESULTS.nc)")
-        scenario = load_scenario(_scenario_path(positional.pop(0)))
+        scenario = _load(positional.pop(0))
         result = None
     references = scenario_references(scenario)
     queries = [parse_question(text, references) for text in positional] or scenario_queries(scenario)
@@ -482,9 +499,7 @@ def _multiples(text: str) -> tuple[float, ...]:
 
 
 def _load_scenarios(names: Sequence[str]) -> list:  # noqa: ANN202
-    from mcscale import load_scenario
-
-    scenarios = [load_scenario(_scenario_path(name)) for name in names]
+    scenarios = [_load(name) for name in names]
     seen = [s.name for s in scenarios]
     if len(set(seen)) != len(seen):
         raise UsageError("scenarios must have distinct [scenario] names, got " + ", ".join(seen))
@@ -518,8 +533,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     flop_only = kind == "exceedance" or (kind == "crossing" and (threshold is None or isinstance(threshold, tuple)))
     for scenario in scenarios:  # before sampling
         chartdata.check_metric(metric, scenario, flop_only=flop_only)
-    crossing_query = [] if threshold is None else [query]
-    results = [_run(args, s, args.draws, crossing_query) for s in scenarios]
+    # a streaming run counts only the thresholds it is told of before sampling
+    counted = [] if threshold is None else [query]
+    references = scenario_references(scenarios[0])
+    for multiple in args.multiples or ():
+        text = f"year {metric} >= {multiple:g} x {scenarios[0].reference_name}"
+        counted.append(parse_question(text, references))
+    results = [_run(args, s, args.draws, counted) for s in scenarios]
 
     from mcscale import plots
 
@@ -706,6 +726,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mcscale: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mcscale run ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # writing an output or reading an input the system refused
+        print(f"mcscale: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def main_entry() -> None:

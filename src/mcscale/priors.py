@@ -232,7 +232,8 @@ class _Builder:
         for component in spec.components:
             # A component keeps its own unit if it has one; the mixture's bounds are in
             # the mixture's unit, so convert them into the component's.
-            scale = component.scale if "unit" in (component.written or {}) else spec.scale
+            has_unit = isinstance(component.written, dict) and "unit" in component.written
+            scale = component.scale if has_unit else spec.scale
             factor = spec.scale / scale
             truncated = replace(
                 component,
@@ -297,6 +298,11 @@ def build_prior_table(scenario: Scenario) -> tuple[PriorTable, list[str]]:
     row_of: dict[str, int] = {}
     for name in names:
         spec = priors[name]
+        if spec.dist == "lookup" and priors[spec.of].scale != 1.0:
+            # keys are written in the source's units (months...), draws are canonical (years)
+            factor = priors[spec.of].scale
+            keys = [(math.log10(factor) + x if spec.log10 else factor * x, y) for x, y in spec.points]
+            spec = replace(spec, points=tuple(keys))
         normal_index = sampled.index(name) if name in sampled else -1
         row_of[name] = builder.add(spec, normal_index, row_of)
     for name in names:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from mcscale.results import Answer, QueryError, Result, Threshold
-from mcscale.scenario import BUILTIN_REFERENCES, METRICS, Scenario
+from mcscale.scenario import BUILTIN_REFERENCES, METRICS, Scenario, ScenarioError
 
 __all__ = [
     "Query",
@@ -28,6 +28,7 @@ __all__ = [
     "answer",
     "ask",
     "check_query",
+    "check_scenario_questions",
     "parse_question",
     "scenario_queries",
     "scenario_references",
@@ -288,6 +289,29 @@ def scenario_queries(scenario: Scenario) -> list[Query]:
             parse_question(f"P({question.metric} >= {threshold} by {year:g})", references) for year in question.years
         ]
     return queries
+
+
+def check_scenario_questions(scenario: Scenario) -> None:
+    """Check a scenario's ``[[questions]]`` against the scenario, with their key paths.
+
+    Raises
+    ------
+    ScenarioError
+        For a text question that does not parse or cannot be asked of the scenario.
+    """
+    references = scenario_references(scenario)
+    problems = []
+    for i, question in enumerate(scenario.questions):
+        if not question.text:
+            continue
+        try:
+            check_query(parse_question(question.text, references), scenario)
+        except QuestionSyntaxError as exc:
+            problems.append((f"questions[{i}].text", f"expected {exc.expected} at column {exc.position + 1}"))
+        except QueryError as exc:
+            problems.append((f"questions[{i}].text", str(exc)))
+    if problems:
+        raise ScenarioError(scenario.source, problems)
 
 
 def check_query(query: Query, scenario: Scenario) -> None:

@@ -375,7 +375,10 @@ def _metadata_table(result: Result, report_seconds: float) -> str:
     attrs = result.tree.attrs
     rows = [
         ("seed", _e(result.seed)),
-        ("draws", _e(f"{result.n_draws:,} in {attrs.get('n_chains', '?')} chunks of {attrs.get('chunk_size', '?')}")),
+        (
+            "draws",
+            _e(f"{result.n_draws:,} in {attrs.get('n_chains', '?')} equal chunks of <= {attrs.get('chunk_size', '?')}"),
+        ),
         ("mcscale version", _e(attrs.get("mcscale_version", "?"))),
         ("created", _volatile(str(attrs.get("created", "?")))),
         (

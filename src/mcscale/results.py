@@ -123,6 +123,8 @@ class Answer:
         can compare across kinds of answer.
         """
         n = self.n_draws
+        if self.bound is not None:  # no draw (or every draw) qualified: the rule-of-three bound is the error
+            return 3.0 / n
         levels = []
         if self.value is not None:
             levels.append(self.value)
@@ -170,7 +172,7 @@ class Answer:
             return f"{self.question} = [{format_value(lo, self.unit)}, {format_value(hi, self.unit)}] {tail}".replace(
                 "(MCSE,",
                 f"({d['method'].upper()} {d['prob']:.0%} on log10 values, "
-                + (f"ESS {d['ess']:.0f}," if "ess" in d else "from histograms,"),
+                + (f"ESS {d['ess']:.0f}," if "ess" in d else "from histograms," if "bin_width_dex" in d else ""),
             )
         q = self.quantiles or {}
         mcse = self.quantile_mcse or {}
@@ -321,8 +323,13 @@ class Result:
     @classmethod
     def from_netcdf(cls, path: str | Path) -> Result:
         """Read a result written by :meth:`to_netcdf` (loaded into memory), of either mode."""
-        with xr.open_datatree(path, engine="h5netcdf") as tree:
-            tree = tree.load()
+        try:
+            with xr.open_datatree(path, engine="h5netcdf") as tree:
+                tree = tree.load()
+        except (OSError, ValueError) as exc:
+            raise QueryError(f"{path}: cannot read as netCDF ({exc})") from None
+        if "scenario_text" not in tree.attrs:
+            raise QueryError(f"{path}: not an mcscale result (no scenario_text attribute)")
         if tree.attrs.get("mode") == "stream":
             from mcscale.streaming import StreamResult
 
@@ -378,11 +385,6 @@ class Result:
     def years(self) -> np.ndarray:
         """The year grid [year]."""
         return self.tree["trajectories"]["year"].values
-
-    def log10_draws(self, metric: str, year: float) -> np.ndarray:
-        """Return every draw's log10 value of ``metric`` in ``year`` as a flat array."""
-        data = self.tree["trajectories"][metric]
-        return data.sel(year=year).values.reshape(-1)
 
     def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
         """Per-year quantiles of log10 ``metric``, shape (len(q), n_years) (``np.quantile``, linear)."""

@@ -7,6 +7,7 @@ before anything is sampled, and reported together in one :class:`ScenarioError`.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
 #: Trajectory variables a scenario produces, with their units.
 METRICS: dict[str, str] = {
     "spend": "USD",
+    "cap": "USD",
     "flop_per_usd": "FLOP/USD",
     "physical_flop": "FLOP",
     "algo_multiplier": "1",
@@ -38,7 +40,13 @@ METRICS: dict[str, str] = {
 #: Reference runs every scenario knows, by name -> training compute [FLOP].
 BUILTIN_REFERENCES: dict[str, float] = {"GPT-3": 3.14e23, "GPT-4": 2.1e25}
 
-Z95 = float(stats.norm.ppf(0.95))  # the 90% interval is mean +- Z95 sd
+Z95 = float(stats.norm.ppf(0.95))
+
+#: A reference name as the question language reads it.
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+#: Most grid years a scenario may have.
+MAX_YEARS = 10_000  # the 90% interval is mean +- Z95 sd
 
 _TIME_UNITS = {
     "year": 1.0,
@@ -455,8 +463,18 @@ def _parse_prior(
 
 
 def _truncated_mass(spec: PriorSpec) -> float:
-    """Probability a normal or lognormal keeps between its bounds (1 for other forms)."""
-    if spec.dist not in ("normal", "lognormal") or not (math.isfinite(spec.lower) or math.isfinite(spec.upper)):
+    """Probability a prior keeps between its lower and upper bounds (normal, lognormal, mixture)."""
+    if not (math.isfinite(spec.lower) or math.isfinite(spec.upper)):
+        return 1.0
+    if spec.dist == "mixture":
+        return math.fsum(
+            weight * _truncated_mass(replace(c, lower=max(c.lower, spec.lower), upper=min(c.upper, spec.upper)))
+            for weight, c in zip(spec.weights, spec.components, strict=True)
+        )
+    if spec.dist in ("uniform", "loguniform", "fixed", "percentiles"):
+        low, high = spec.support()
+        return 1.0 if low < high or (low == high and spec.dist == "fixed") else 0.0
+    if spec.dist not in ("normal", "lognormal"):
         return 1.0
     z_low, z_high = spec.standard_score(spec.lower), spec.standard_score(spec.upper)
     if z_low > 0:  # the upper tail, where the CDF rounds to 1
@@ -657,6 +675,11 @@ def _parse_section(
         spec = _parse_prior(f"{section}.{key}{name_suffix}", path, raw, problems, is_time)
         if spec is not None:
             priors[f"{section}.{key}"] = _check_domain(spec, path, domain, problems)
+    if section == "reference" and isinstance(table.get("name"), str) and not _WORD.fullmatch(table["name"]):
+        problems.add(
+            f"{path_prefix}reference.name",
+            f"{table['name']!r} must be one word (letters, digits, _ . -) so that questions can say 'K x NAME'",
+        )
     for a, b in (
         ("doubling_time", "growth_per_year"),
         ("flop_per_usd", "price_per_flop"),
@@ -699,6 +722,9 @@ def _parse_grid(table: dict[str, Any], problems: _Problems) -> tuple[float, floa
         problems.add("scenario.step", "must be positive")
         return None
     n_steps = (end - start) / step
+    if n_steps + 1 > MAX_YEARS:
+        problems.add("scenario.end", f"the grid would have {n_steps + 1:.0f} years; at most {MAX_YEARS}")
+        return None
     if abs(n_steps - round(n_steps)) > 1e-9:
         problems.add("scenario.step", f"must divide end - start = {end - start:g} years")
         return None
@@ -778,8 +804,10 @@ def _parse_correlations(
             elif name not in names:
                 problems.add(f"{prefix}.pair", f"unknown prior {name!r}; known: " + ", ".join(sorted(names)))
                 ok = False
-            elif names[name].dist in ("fixed", "lookup"):
-                problems.add(f"{prefix}.pair", f"{name!r} is a {names[name].dist} prior and cannot be correlated")
+            elif names[name].dist in ("fixed", "lookup", "mixture"):
+                dist = names[name].dist
+                why = "its draws do not rise with one normal" if dist == "mixture" else "it is not sampled"
+                problems.add(f"{prefix}.pair", f"{name!r} is a {dist} prior and cannot be correlated ({why})")
                 ok = False
         if ok and pair[0] == pair[1]:
             problems.add(f"{prefix}.pair", "names the same prior twice")
@@ -934,7 +962,7 @@ def _check_lookups(
 
 def _check_correlation_matrix(correlations: tuple[tuple[str, str, float], ...], problems: _Problems) -> None:
     """Name the first pair that makes the copula matrix not positive definite."""
-    from mcscale.priors import normal_correlation  # keeps scenario free of numpy at import
+    from mcscale.priors import normal_correlation  # priors imports this module
 
     names: list[str] = []
     for a, b, _ in correlations:

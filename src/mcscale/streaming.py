@@ -263,10 +263,24 @@ class StreamResult(Result):
     def _width(self) -> float:
         return float(self.tree["accumulators"].attrs["bin_width"])
 
+    def _constant(self, metric: str) -> np.ndarray:
+        """Per-year mean of ``metric`` where its draws have (almost) no spread, NaN elsewhere.
+
+        Within-bin interpolation would spread a constant over its bin; the moments say
+        when there is nothing to spread. Below a tenth of a bin of standard deviation,
+        every quantile is within a bin of the mean, so the mean serves.
+        """
+        acc = self.tree["accumulators"]
+        mean = acc["sum"].sel(variable=metric).values / self.n_draws
+        variance = acc["sum_of_squares"].sel(variable=metric).values / self.n_draws - mean**2
+        return np.where(variance <= (self._width / 10) ** 2, mean, np.nan)
+
     def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
         """Per-year quantiles of log10 ``metric``, shape (len(q), n_years), read from histograms."""
         histogram, low = self._histogram(metric)
-        return np.stack([_histogram_quantiles(row, low, self._width, tuple(q))[0] for row in histogram], axis=1)
+        out = np.stack([_histogram_quantiles(row, low, self._width, tuple(q))[0] for row in histogram], axis=1)
+        constant = self._constant(metric)
+        return np.where(np.isnan(constant), out, constant)
 
     def prior_quantiles(self, name: str, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
         """Quantiles of a parameter [canonical units], from its histogram."""
@@ -274,6 +288,9 @@ class StreamResult(Result):
         names = [str(p) for p in acc["parameter"].values]
         if name not in names:
             raise QueryError(f"unknown parameter {name!r}; known: " + ", ".join(names))
+        fixed = json.loads(acc.attrs.get("fixed_parameters", "{}"))
+        if name in fixed:
+            return np.full(len(q), float(fixed[name]))
         i = names.index(name)
         values, _ = _histogram_quantiles(
             acc["parameter_histogram"].values[i], float(acc["parameter_low"].values[i]), self._width, tuple(q)
@@ -376,7 +393,11 @@ class StreamResult(Result):
         if not all(0 < level < 1 for level in q):
             raise QueryError("quantile levels must lie in (0, 1)")
         histogram, low = self._histogram(metric)
-        log_values, log_mcse = _histogram_quantiles(histogram[self._index_in(year)], low, self._width, tuple(q))
+        k = self._index_in(year)
+        log_values, log_mcse = _histogram_quantiles(histogram[k], low, self._width, tuple(q))
+        constant = self._constant(metric)[k]
+        if not np.isnan(constant):
+            log_values, log_mcse = np.full(len(q), constant), np.zeros(len(q))
         values, mcse = _natural(log_values, log_mcse)
         keys = [f"{100 * level:g}%" for level in q]
         text = question or f"quantiles {metric} in {year:g}"
