@@ -3,8 +3,9 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from mcscale import estimate
+from mcscale.api import run
 from mcscale.query import ask
-from mcscale.results import Answer, Result, run
+from mcscale.results import Answer, Result
 from mcscale.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 try:

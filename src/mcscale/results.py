@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import math
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +27,10 @@ import xarray as xr
 
 from mcscale._files import write_atomic
 from mcscale.engine import (
-    DEFAULT_CHUNK_SIZE,
     TRAJECTORY_VARIABLES,
     RawRun,
-    materialized_bytes,
-    simulate,
-    simulate_stream,
 )
-from mcscale.scenario import BUILTIN_REFERENCES, Scenario, load_scenario, parse_scenario
+from mcscale.scenario import BUILTIN_REFERENCES, Scenario, parse_scenario
 
 __all__ = [
     "DEFAULT_QUANTILES",
@@ -44,7 +39,6 @@ __all__ = [
     "QueryError",
     "Result",
     "parameter_unit",
-    "run",
 ]
 
 #: Quantiles kept in the ``summary`` group.
@@ -181,7 +175,12 @@ class Answer:
         )
         if self.kind == "crossing_year":
             never = self.details["p_never"]
-            body += f"; P(never by {self.details['horizon_end']:g}) = {never:.4f} ± {self.details['p_never_mcse']:.4f}"
+            end = f"P(never by {self.details['horizon_end']:g})"
+            if never in (0.0, 1.0):  # no MCSE at 0 or 1: the rule-of-three bound instead
+                bound = f"< {3 / self.n_draws:.3g}" if never == 0.0 else f"> {1 - 3 / self.n_draws:.6g}"
+                body += f"; {end} {bound} (rule of three)"
+            else:
+                body += f"; {end} = {never:.4f} ± {self.details['p_never_mcse']:.4f}"
         if self.kind == "cost":
             eff = self.details["effective_flop_quantiles"]
             body = f"physical FLOP: {body}; effective FLOP: " + ", ".join(
@@ -753,84 +752,6 @@ def _summary(trajectories: xr.Dataset) -> xr.Dataset:
         for name, values in zip(names, quantiles, strict=True)
     }
     return xr.Dataset(out, coords={"quantile": q, "year": trajectories["year"].values})
-
-
-#: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
-DEFAULT_MEMORY_BUDGET = 4 * 2**30
-
-
-def run(
-    scenario: Scenario | str | Path,
-    n_draws: int = 100_000,
-    seed: int = 0,
-    *,
-    mode: str = "materialized",
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    threads: int | None = None,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    thresholds: list | None = None,
-    costs: list | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Result:
-    """Sample a scenario and return its distributions.
-
-    Parameters
-    ----------
-    scenario : Scenario or path-like
-        A loaded scenario, or a scenario file to load.
-    n_draws : int, optional
-        Number of draws. Draws are split into equal chunks of at most
-        ``chunk_size``; the count is rounded up to whole chunks only where no
-        exact split exists (see :func:`mcscale.engine.chunk_layout`).
-    seed : int, optional
-        Root seed; the result is a pure function of (scenario, n_draws, seed,
-        chunk_size), whatever the thread count.
-    chunk_size : int, optional
-        Largest chunk (each chunk is one chain of the output).
-    mode : {"materialized", "stream", "auto"}
-        Keep every (draw, year) value, or only accumulators (memory independent of
-        ``n_draws``); ``"auto"`` streams when the materialized arrays would exceed
-        ``memory_budget``.
-    threads : int, optional
-        Worker threads; defaults to ``NUMBA_NUM_THREADS`` or the CPU count.
-    memory_budget : int, optional
-        [bytes], for ``mode="auto"``.
-    thresholds, costs : list, optional
-        Streaming only: extra :class:`mcscale.engine.Threshold` / ``CostSpec`` to
-        accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
-        its reference (see :func:`mcscale.query.stream_specs`).
-    progress : callable, optional
-        Called as ``progress(draws_done, n_draws)`` after each chunk.
-
-    Returns
-    -------
-    Result
-        A :class:`mcscale.streaming.StreamResult` in streaming mode.
-    """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    if mode not in ("materialized", "stream", "auto"):
-        raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
-    if mode == "auto":
-        mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
-    if mode == "materialized":
-        raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
-        return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
-    from mcscale.query import stream_specs
-    from mcscale.streaming import StreamResult
-
-    own_thresholds, own_costs = stream_specs(scenario, [])
-    stream = simulate_stream(
-        scenario,
-        n_draws,
-        seed=seed,
-        chunk_size=chunk_size,
-        threads=threads,
-        thresholds=list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
-        costs=list(dict.fromkeys([*own_costs, *(costs or [])])),
-        progress=progress,
-    )
-    return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
 
 
 def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | list[float]) -> xr.DataArray:

@@ -1,0 +1,94 @@
+"""The top of the computation layers: ``mcscale.run`` chooses a mode and samples.
+
+It sits above :mod:`mcscale.results`, :mod:`mcscale.streaming` and
+:mod:`mcscale.query`, because a streaming run must know the scenario's questions
+before it samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mcscale.engine import DEFAULT_CHUNK_SIZE, materialized_bytes, simulate, simulate_stream
+from mcscale.query import stream_specs
+from mcscale.results import Result
+from mcscale.scenario import Scenario, load_scenario
+from mcscale.streaming import StreamResult
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "run"]
+
+
+#: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
+DEFAULT_MEMORY_BUDGET = 4 * 2**30
+
+
+def run(
+    scenario: Scenario | str | Path,
+    n_draws: int = 100_000,
+    seed: int = 0,
+    *,
+    mode: str = "materialized",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    thresholds: list | None = None,
+    costs: list | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Sample a scenario and return its distributions.
+
+    Parameters
+    ----------
+    scenario : Scenario or path-like
+        A loaded scenario, or a scenario file to load.
+    n_draws : int, optional
+        Number of draws. Draws are split into equal chunks of at most
+        ``chunk_size``; the count is rounded up to whole chunks only where no
+        exact split exists (see :func:`mcscale.engine.chunk_layout`).
+    seed : int, optional
+        Root seed; the result is a pure function of (scenario, n_draws, seed,
+        chunk_size), whatever the thread count.
+    chunk_size : int, optional
+        Largest chunk (each chunk is one chain of the output).
+    mode : {"materialized", "stream", "auto"}
+        Keep every (draw, year) value, or only accumulators (memory independent of
+        ``n_draws``); ``"auto"`` streams when the materialized arrays would exceed
+        ``memory_budget``.
+    threads : int, optional
+        Worker threads; defaults to ``NUMBA_NUM_THREADS`` or the CPU count.
+    memory_budget : int, optional
+        [bytes], for ``mode="auto"``.
+    thresholds, costs : list, optional
+        Streaming only: extra :class:`mcscale.engine.Threshold` / ``CostSpec`` to
+        accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
+        its reference (see :func:`mcscale.query.stream_specs`).
+    progress : callable, optional
+        Called as ``progress(draws_done, n_draws)`` after each chunk.
+
+    Returns
+    -------
+    Result
+        A :class:`mcscale.streaming.StreamResult` in streaming mode.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if mode not in ("materialized", "stream", "auto"):
+        raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
+    if mode == "auto":
+        mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
+    if mode == "materialized":
+        raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
+        return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
+    own_thresholds, own_costs = stream_specs(scenario, [])
+    stream = simulate_stream(
+        scenario,
+        n_draws,
+        seed=seed,
+        chunk_size=chunk_size,
+        threads=threads,
+        thresholds=list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
+        costs=list(dict.fromkeys([*own_costs, *(costs or [])])),
+        progress=progress,
+    )
+    return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
