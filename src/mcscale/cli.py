@@ -398,38 +398,6 @@ def _add_estimate_parser(commands) -> None:  # noqa: ANN001
         sub.set_defaults(handler=_cmd_estimate)
 
 
-_ESTIMATE_KEYS = {
-    "flop": (
-        "chips",
-        "chip",
-        "precision",
-        "peak_flops",
-        "days",
-        "hours",
-        "duration",
-        "utilization",
-        "params",
-        "tokens",
-    ),
-    "cost": (
-        "chips",
-        "chip",
-        "chip_price",
-        "depreciation",
-        "lifetime_years",
-        "usd_per_chip_hour",
-        "days",
-        "hours",
-        "duration",
-        "energy_mwh",
-        "usd_per_kwh",
-        "power_watts",
-        "pue",
-    ),
-    "price-performance": ("chip", "precision", "chip_price", "peak_flops", "lifetime_years", "utilization"),
-}
-
-
 def _cmd_estimate_chips(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
@@ -464,7 +432,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
         "cost": estimate.cost,
         "price-performance": estimate.price_performance,
     }[args.estimate_kind]
-    kwargs = {k: getattr(args, k) for k in _ESTIMATE_KEYS[args.estimate_kind] if getattr(args, k) is not None}
+    kwargs = {k: getattr(args, k) for k in estimate.INPUTS[args.estimate_kind] if getattr(args, k) is not None}
     try:
         result = function(**kwargs, n_draws=args.draws, seed=args.seed)
     except estimate.EstimateError as exc:

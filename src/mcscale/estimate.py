@@ -44,6 +44,7 @@ from mcscale.scenario import PriorSpec, _check_domain, _parse_prior, _Problems
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "INPUTS",
     "PFLOPS_DAY",
     "PRECISIONS",
     "TARGETS",
@@ -1299,28 +1300,41 @@ def flop_per_usd(
 # The [estimate] block of a scenario file                                      #
 # --------------------------------------------------------------------------- #
 
+#: Inputs each estimator takes, by the name the command line uses.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "flop": (
+        "chips",
+        "chip",
+        "precision",
+        "peak_flops",
+        "days",
+        "hours",
+        "duration",
+        "utilization",
+        "params",
+        "tokens",
+    ),
+    "cost": (
+        "chips",
+        "chip",
+        "chip_price",
+        "depreciation",
+        "lifetime_years",
+        "usd_per_chip_hour",
+        "days",
+        "hours",
+        "duration",
+        "energy_mwh",
+        "usd_per_kwh",
+        "power_watts",
+        "pue",
+    ),
+    "price-performance": ("chip", "precision", "chip_price", "peak_flops", "lifetime_years", "utilization"),
+}
+
 #: ``[estimate]`` targets -> (section, key, estimator, keys the estimator takes).
 TARGETS: dict[str, tuple[str, str, Any, tuple[str, ...]]] = {
-    "spend.initial": (
-        "spend",
-        "initial",
-        cost,
-        (
-            "chips",
-            "chip",
-            "chip_price",
-            "depreciation",
-            "lifetime_years",
-            "usd_per_chip_hour",
-            "days",
-            "hours",
-            "duration",
-            "energy_mwh",
-            "usd_per_kwh",
-            "power_watts",
-            "pue",
-        ),
-    ),
+    "spend.initial": ("spend", "initial", cost, INPUTS["cost"]),
     "hardware.flop_per_usd": (
         "hardware",
         "flop_per_usd",

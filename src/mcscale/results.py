@@ -28,6 +28,7 @@ import xarray as xr
 from mcscale._files import write_atomic
 from mcscale.engine import (
     TRAJECTORY_VARIABLES,
+    ChunkLayout,
     RawRun,
 )
 from mcscale.scenario import BUILTIN_REFERENCES, Scenario, parse_scenario
@@ -271,18 +272,16 @@ class Result:
         coords = {"chain": np.arange(layout.n_chunks), "draw": np.arange(layout.chunk_length)}
         priors = scenario.all_priors()
         prior_vars = {}
-        fixed = {}
         for row, name in enumerate(raw.parameter_names):
             spec = priors[name]
             if spec.is_fixed:
-                fixed[name] = spec.params["value"] * spec.scale
                 continue
             prior_vars[name] = xr.Variable(
                 ("chain", "draw"),
                 raw.parameters[row],
                 attrs={"units": parameter_unit(name), "dist": spec.dist, "prior": json.dumps(spec.written)},
             )
-        prior = xr.Dataset(prior_vars, coords=coords, attrs={"fixed_parameters": json.dumps(fixed)})
+        prior = xr.Dataset(prior_vars, coords=coords, attrs={"fixed_parameters": fixed_parameters(scenario)})
         year_coords = {**coords, "year": raw.years}
         trajectories = xr.Dataset(
             {
@@ -295,23 +294,9 @@ class Result:
             },
             coords=year_coords,
         )
-        attrs = {
-            "scenario_name": scenario.name,
-            "scenario_description": scenario.description,
-            "scenario_source": scenario.source,
-            "scenario_text": scenario.text,
-            "seed": seed,
-            "n_draws": layout.n_draws,
-            "n_chains": layout.n_chunks,
-            "chunk_size": chunk_size,
-            "mode": "materialized",
-            "mcscale_version": _version(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "sampling_seconds": raw.seconds,
-        }
         tree = xr.DataTree.from_dict(
             {
-                "/": xr.Dataset(attrs=attrs),
+                "/": xr.Dataset(attrs=run_attrs(scenario, seed, layout, chunk_size, "materialized", raw.seconds)),
                 "prior": prior,
                 "trajectories": trajectories,
                 "summary": _summary(trajectories),
@@ -728,6 +713,33 @@ def _chain_checks(values: np.ndarray) -> dict[str, float]:
     if checks["rhat"] > RHAT_LIMIT:  # independent chunks must agree; if not, something is broken
         checks["warning"] = f"R-hat {checks['rhat']:.3f} > {RHAT_LIMIT}: the chunks disagree"
     return checks
+
+
+def fixed_parameters(scenario: Scenario) -> str:
+    """JSON of the scenario's fixed parameters by name [canonical units] (they are not sampled)."""
+    return json.dumps(
+        {name: spec.params["value"] * spec.scale for name, spec in scenario.all_priors().items() if spec.is_fixed}
+    )
+
+
+def run_attrs(
+    scenario: Scenario, seed: int, layout: ChunkLayout, chunk_size: int, mode: str, seconds: float
+) -> dict[str, Any]:
+    """Root attrs of a result: the scenario as written, the run's size, seed and provenance."""
+    return {
+        "scenario_name": scenario.name,
+        "scenario_description": scenario.description,
+        "scenario_source": scenario.source,
+        "scenario_text": scenario.text,
+        "seed": seed,
+        "n_draws": layout.n_draws,
+        "n_chains": layout.n_chunks,
+        "chunk_size": chunk_size,
+        "mode": mode,
+        "mcscale_version": _version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sampling_seconds": seconds,
+    }
 
 
 def _quantiles_of(log10_values: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ question whose threshold was not accumulated gets a :class:`QueryError` saying s
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from typing import Any
@@ -28,7 +27,8 @@ from mcscale.results import (
     Result,
     _probability_text,
     _threshold_text,
-    _version,
+    fixed_parameters,
+    run_attrs,
 )
 from mcscale.results import Threshold as ThresholdValue
 from mcscale.scenario import BUILTIN_REFERENCES, Scenario
@@ -145,7 +145,6 @@ class StreamResult(Result):
     def from_stream(cls, run: StreamRun, scenario: Scenario, seed: int, chunk_size: int) -> StreamResult:
         """Assemble the DataTree of a streaming run."""
         counts, stream = run.counts, run.stream
-        n_draws = run.layout.n_draws
         years = run.years
         bins = np.arange(stream.n_bins + 2)
         data: dict[str, Any] = {}
@@ -183,29 +182,10 @@ class StreamResult(Result):
                 "bin_width": stream.bin_width,
                 "n_bins": stream.n_bins,
                 "crossing_width": stream.crossing_width,
-                "fixed_parameters": json.dumps(
-                    {
-                        name: spec.params["value"] * spec.scale
-                        for name, spec in scenario.all_priors().items()
-                        if spec.is_fixed
-                    }
-                ),
+                "fixed_parameters": fixed_parameters(scenario),
             },
         )
-        attrs = {
-            "scenario_name": scenario.name,
-            "scenario_description": scenario.description,
-            "scenario_source": scenario.source,
-            "scenario_text": scenario.text,
-            "seed": seed,
-            "n_draws": n_draws,
-            "n_chains": run.layout.n_chunks,
-            "chunk_size": chunk_size,
-            "mode": "stream",
-            "mcscale_version": _version(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "sampling_seconds": run.seconds,
-        }
+        attrs = run_attrs(scenario, seed, run.layout, chunk_size, "stream", run.seconds)
         result = cls(xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "accumulators": accumulators}), scenario)
         result.tree["summary"] = xr.DataTree(result._summary())
         return result
