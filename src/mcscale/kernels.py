@@ -314,10 +314,11 @@ def _ceiling(value: float, ceiling: float, power: float, mode: int) -> float:
     if mode == CEILING_HARD:
         return min(value, ceiling)
     if mode == CEILING_SOFT:
-        # log10(x c / (x + c)) = value - log10(1 + power) = ceiling - log10(1 + 1 / power)
-        if power <= 1.0:
+        # log10(x c / (x + c)) = value - log10(1 + power), accurate to ~1e-15 absolute for
+        # any power; past 1e300 (overflow ahead) it is the ceiling to the last bit.
+        if power < 1e300:
             return value - _log10(1.0 + power)
-        return ceiling - _log10(1.0 + 1.0 / power)
+        return ceiling
     return value
 
 
@@ -499,6 +500,8 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     ratios = np.empty((3, plan.rate_row.shape[1]))
     point = np.empty((N_VARIABLES, n_years))
     log_params = np.empty(params.shape[0])
+    sums = np.zeros((moments.shape[0], n_years))
+    sums_of_squares = np.zeros((moments.shape[0], n_years))
     for i in range(params.shape[1]):
         _trajectory(i, params, plan, log_params, values, rates, ratios, point)
         for v in range(N_VARIABLES):
@@ -507,10 +510,12 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
                 continue
             low = variable_low[slot]
             for k in range(n_years):
-                value = point[v, k]
-                histogram[slot, k, _bin(value, low, inverse_width, n_bins)] += 1
-                moments[slot, k, 0] += value
-                moments[slot, k, 1] += value * value
+                histogram[slot, k, _bin(point[v, k], low, inverse_width, n_bins)] += 1
+            # separate, contiguous loops over years, which the compiler can vectorize
+            row, total, squares = point[v], sums[slot], sums_of_squares[slot]
+            for k in range(n_years):
+                total[k] += row[k]
+                squares[k] += row[k] * row[k]
         for row in range(params.shape[0]):
             parameter_histogram[row, _bin(log_params[row], parameter_low[row], inverse_width, n_bins)] += 1
         for t in range(threshold_variable.shape[0]):
@@ -547,6 +552,8 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
             cost_histogram[c, 0, _bin(physical, cost_low[c, 0], inverse_width, n_bins)] += 1
             effective = physical - point[ALGO_MULTIPLIER, k]
             cost_histogram[c, 1, _bin(effective, cost_low[c, 1], inverse_width, n_bins)] += 1
+    moments[:, :, 0] += sums
+    moments[:, :, 1] += sums_of_squares
 
 
 @_jit
