@@ -333,3 +333,27 @@ def test_truncated_mixture_without_mass_is_rejected():
     )
     with pytest.raises(ScenarioError, match="spend.initial: lower/upper leave no probability mass"):
         parse_scenario(scenario_text(spend_initial=prior), "bad.toml")
+
+
+def test_a_non_positive_definite_matrix_is_reported_with_other_problems():
+    from helpers import scenario_text
+
+    lognormal = '{ dist = "lognormal", median = 1, gsd = 1.5 }'
+    text = scenario_text(
+        "".join(
+            f'\n[[correlations]]\npair = ["{a}", "{b}"]\nrho = {rho}\n'
+            for a, b, rho in (
+                ("spend.doubling_time", "hardware.doubling_time", 0.95),
+                ("hardware.doubling_time", "algorithms.doubling_time", 0.95),
+                ("spend.doubling_time", "algorithms.doubling_time", -0.95),
+            )
+        ),
+        spend_doubling_time=lognormal,
+        hardware_doubling_time=lognormal,
+        algorithms_doubling_time=lognormal,
+        spend_initial='{ dist = "lognormal", p5 = 5, p95 = 1 }',
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bad.toml")
+    paths = [p for p, _ in info.value.problems]
+    assert "spend.initial.p95" in paths and "correlations[1]" in paths  # 0.95 twice is already not PD

@@ -1091,7 +1091,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     invalid = _given_names(data) - set(all_priors)
     _check_lookups(all_priors, invalid, problems, path_of)
     correlations = _parse_correlations(data.get("correlations", []), all_priors, invalid, problems)
-    if correlations and not problems.items:
+    if correlations:  # pairs naming invalid priors were already left out
         _check_correlation_matrix(correlations, problems)
     questions = _parse_questions(data.get("questions", []), grid, problems)
 
