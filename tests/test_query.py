@@ -380,3 +380,23 @@ def test_chunks_that_disagree_carry_an_rhat_warning():
     shifted[0] += 1.0
     checks = _chain_checks(shifted)
     assert checks["rhat"] > 1.01 and "chunks disagree" in checks["warning"]
+
+
+def test_scenario_questions_can_ask_for_the_milestone_requirement():
+    extra = (
+        '\n[milestone]\nname = "TAI"\nmetric = "physical_flop"\n'
+        'requirement = { dist = "lognormal", median = 1e28, gsd = 10 }\n'
+        '\n[[questions]]\nthreshold = "requirement"\nby = [2032]\n'
+    )
+    scenario = mcscale.parse_scenario(scenario_text(extra, end=2035), "t.toml")
+    (query,) = mcscale.query.scenario_queries(scenario)
+    assert query.text == "P(physical_flop >= requirement by 2032)"  # the milestone's metric
+    answer = mcscale.query.answer(mcscale.run(scenario, N, seed=6), query)
+    reached = math.log10(1e8 * 1e17 * 0.4) + 7 * LOG10_2 * (1 + 1 / 2.5)
+    exact = float(stats.norm.cdf(reached - 28))
+    assert abs(answer.value - exact) <= 4 * answer.mcse
+
+
+def test_requirement_question_without_a_milestone_is_a_scenario_error():
+    with pytest.raises(mcscale.ScenarioError, match=r"questions\[0\].threshold: .*needs a \[milestone\]"):
+        mcscale.parse_scenario(scenario_text('\n[[questions]]\nthreshold = "requirement"\nby = 2030\n'), "t.toml")

@@ -284,7 +284,7 @@ def scenario_queries(scenario: Scenario) -> list[Query]:
         if question.multiple is not None:
             threshold = f"{question.multiple:g} x {question.reference or scenario.reference_name}"
         else:
-            threshold = f"{question.threshold:g}"
+            threshold = question.threshold if isinstance(question.threshold, str) else f"{question.threshold:g}"
         queries += [
             parse_question(f"P({question.metric} >= {threshold} by {year:g})", references) for year in question.years
         ]

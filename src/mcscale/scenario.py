@@ -274,8 +274,9 @@ class Question:
     ----------
     metric : str
         Trajectory variable the question is about.
-    threshold : float or None
-        Absolute threshold in the metric's unit.
+    threshold : float, "requirement" or None
+        Absolute threshold in the metric's unit, or the milestone's requirement (then
+        ``metric`` defaults to the milestone's).
     multiple : float or None
         Threshold as a multiple of ``reference``.
     reference : str
@@ -287,7 +288,7 @@ class Question:
     """
 
     metric: str = "effective_flop"
-    threshold: float | None = None
+    threshold: float | str | None = None
     multiple: float | None = None
     reference: str = ""
     years: tuple[float, ...] = ()
@@ -828,7 +829,9 @@ def _parse_correlations(
     return tuple(out)
 
 
-def _parse_questions(raw: Any, grid: tuple[float, float, float] | None, problems: _Problems) -> tuple[Question, ...]:
+def _parse_questions(
+    raw: Any, grid: tuple[float, float, float] | None, problems: _Problems, milestone: dict[str, Any] | None = None
+) -> tuple[Question, ...]:
     if not isinstance(raw, list):
         problems.add("questions", "must be an array of tables ([[questions]])")
         return ()
@@ -850,16 +853,23 @@ def _parse_questions(raw: Any, grid: tuple[float, float, float] | None, problems
             else:
                 out.append(Question(text=table["text"]))
             continue
-        metric = table.get("metric", "effective_flop")
+        requirement = table.get("threshold") == "requirement"
+        if requirement and milestone is None:
+            problems.add(f"{prefix}.threshold", '"requirement" needs a [milestone] requirement')
+        # a milestone question is about the milestone's metric unless it says otherwise
+        default_metric = (milestone or {}).get("metric", "effective_flop") if requirement else "effective_flop"
+        metric = table.get("metric", default_metric)
         if metric not in METRICS:
             problems.add(f"{prefix}.metric", f"unknown metric {metric!r}; known: " + ", ".join(METRICS))
         if ("multiple" in table) == ("threshold" in table):
             problems.add(prefix, "give exactly one of multiple or threshold")
             continue
         key = "multiple" if "multiple" in table else "threshold"
-        value = _number(table[key], f"{prefix}.{key}", problems)
-        if value is not None and value <= 0:
-            problems.add(f"{prefix}.{key}", "must be positive")
+        value: float | str | None = "requirement"
+        if not requirement:
+            value = _number(table[key], f"{prefix}.{key}", problems)
+            if value is not None and value <= 0:
+                problems.add(f"{prefix}.{key}", "must be positive")
         reference = table.get("reference", "")
         if not isinstance(reference, str):
             problems.add(f"{prefix}.reference", "must be a reference name")
@@ -1093,7 +1103,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     correlations = _parse_correlations(data.get("correlations", []), all_priors, invalid, problems)
     if correlations:  # pairs naming invalid priors were already left out
         _check_correlation_matrix(correlations, problems)
-    questions = _parse_questions(data.get("questions", []), grid, problems)
+    milestone = data.get("milestone") if isinstance(data.get("milestone"), dict) else None
+    questions = _parse_questions(data.get("questions", []), grid, problems, milestone)
 
     if problems.items or grid is None:
         raise ScenarioError(source, problems.items)
