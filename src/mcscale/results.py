@@ -40,6 +40,7 @@ __all__ = [
     "QueryError",
     "Result",
     "parameter_unit",
+    "resolve_threshold",
 ]
 
 #: Quantiles kept in the ``summary`` group.
@@ -408,13 +409,6 @@ class Result:
             return np.full((prior.sizes["chain"], prior.sizes["draw"]), float(fixed[name]))
         raise QueryError(f"unknown parameter {name!r}; known: " + ", ".join(sorted([*prior.data_vars, *fixed])))
 
-    def references(self) -> dict[str, float | np.ndarray]:
-        """Return reference runs by name [FLOP]: GPT-3, GPT-4 and the scenario's own (draws if uncertain)."""
-        refs: dict[str, float | np.ndarray] = dict(BUILTIN_REFERENCES)
-        own = self.parameter_draws("reference.flop")
-        refs[self.scenario.reference_name] = float(own.flat[0]) if np.ptp(own) == 0 else own
-        return refs
-
     # -- questions ----------------------------------------------------------
 
     def _metric(self, metric: str) -> np.ndarray:
@@ -444,26 +438,13 @@ class Result:
         return index
 
     def _log10_threshold(self, threshold: Threshold, metric: str = "effective_flop") -> float | np.ndarray:
-        """log10 of a threshold: a number, ``(multiple, reference)``, or ``"requirement"``."""
-        if isinstance(threshold, str):
-            if threshold != "requirement":
-                raise QueryError(
-                    f"unknown threshold {threshold!r}; use a number, (multiple, reference) or 'requirement'"
-                )
-            if "milestone.requirement" not in self.scenario.all_priors():
-                raise QueryError("the scenario has no [milestone] requirement")
-            return np.log10(self.parameter_draws("milestone.requirement"))
-        if isinstance(threshold, tuple):
-            multiple, name = threshold
-            if metric not in ("effective_flop", "physical_flop"):
-                raise QueryError(f"'{multiple:g} x {name}' is a FLOP threshold; {metric} is not in FLOP")
-            refs = self.references()
-            if name not in refs:
-                raise QueryError(f"unknown reference {name!r}; known: " + ", ".join(refs))
-            return np.log10(multiple * refs[name])
-        if not threshold > 0:
-            raise QueryError(f"threshold must be positive, got {threshold!r}")
-        return math.log10(threshold)
+        """log10 of a threshold: a number, ``(multiple, reference)``, or ``"requirement"`` (per draw)."""
+        if isinstance(threshold, tuple) and metric not in ("effective_flop", "physical_flop"):
+            raise QueryError(f"'{threshold[0]:g} x {threshold[1]}' is a FLOP threshold; {metric} is not in FLOP")
+        log10_value, row_name = resolve_threshold(self.scenario, threshold)
+        if row_name is None:
+            return log10_value
+        return log10_value + np.log10(self.parameter_draws(row_name))
 
     def _answer(self, question: str, kind: str, unit: str, **fields: Any) -> Answer:
         return Answer(
@@ -645,6 +626,46 @@ class Result:
 
 
 Threshold = float | tuple[float, str] | str
+
+
+def resolve_threshold(scenario: Scenario, threshold: Threshold) -> tuple[float, str | None]:
+    """Split a threshold into a log10 constant and the parameter drawn per draw, if any.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    threshold : float, (float, str) or "requirement"
+        A number in the metric's unit; ``(multiple, reference)``, where the scenario's
+        own reference replaces a built-in of the same name; or the milestone
+        requirement.
+
+    Returns
+    -------
+    log10_value : float
+    row_name : str or None
+        ``"milestone.requirement"`` or an uncertain ``"reference.flop"``, whose log10
+        draws add to ``log10_value``.
+    """
+    if isinstance(threshold, str):
+        if threshold != "requirement":
+            raise QueryError(f"unknown threshold {threshold!r}; use a number, (multiple, reference) or 'requirement'")
+        if "milestone.requirement" not in scenario.priors:
+            raise QueryError("the scenario has no [milestone] requirement")
+        return 0.0, "milestone.requirement"
+    if isinstance(threshold, tuple):
+        multiple, name = threshold
+        if name == scenario.reference_name:
+            prior = scenario.priors["reference.flop"]
+            if not prior.is_fixed:
+                return math.log10(multiple), "reference.flop"
+            return math.log10(multiple * prior.params["value"]), None
+        if name not in BUILTIN_REFERENCES:
+            known = ", ".join(dict.fromkeys([*BUILTIN_REFERENCES, scenario.reference_name]))
+            raise QueryError(f"unknown reference {name!r}; known: {known}")
+        return math.log10(multiple * BUILTIN_REFERENCES[name]), None
+    if not threshold > 0:
+        raise QueryError(f"threshold must be positive, got {threshold!r}")
+    return math.log10(threshold), None
 
 
 def _threshold_text(threshold: Threshold) -> str:

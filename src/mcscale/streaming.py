@@ -28,10 +28,11 @@ from mcscale.results import (
     _probability_text,
     _threshold_text,
     fixed_parameters,
+    resolve_threshold,
     run_attrs,
 )
 from mcscale.results import Threshold as ThresholdValue
-from mcscale.scenario import BUILTIN_REFERENCES, Scenario
+from mcscale.scenario import Scenario
 
 __all__ = ["StreamResult", "cost_spec", "default_thresholds", "threshold_spec"]
 
@@ -54,13 +55,13 @@ def threshold_spec(scenario: Scenario, metric: str, threshold: ThresholdValue, o
     -------
     mcscale.engine.Threshold
     """
-    log10_value, row_name = _resolve(scenario, threshold)
+    log10_value, row_name = resolve_threshold(scenario, threshold)
     return Threshold(metric, 1 if op == ">=" else -1, log10_value, row_name)
 
 
 def cost_spec(scenario: Scenario, threshold: ThresholdValue, year: float) -> CostSpec:
     """Encode a "cost of THRESHOLD in YEAR" question for the streaming kernel."""
-    log10_value, row_name = _resolve(scenario, threshold)
+    log10_value, row_name = resolve_threshold(scenario, threshold)
     return CostSpec(float(year), log10_value, row_name)
 
 
@@ -70,25 +71,6 @@ def default_thresholds(scenario: Scenario) -> list[Threshold]:
         threshold_spec(scenario, "effective_flop", (multiple, scenario.reference_name))
         for multiple in (10.0, 100.0, 1000.0, 10000.0)
     ]
-
-
-def _resolve(scenario: Scenario, threshold: ThresholdValue) -> tuple[float, str | None]:
-    """log10 constant, and the parameter drawn per draw (or None)."""
-    if isinstance(threshold, str):
-        if threshold != "requirement" or "milestone.requirement" not in scenario.priors:
-            raise QueryError("the scenario has no [milestone] requirement")
-        return 0.0, "milestone.requirement"
-    if isinstance(threshold, tuple):
-        multiple, name = threshold
-        if name == scenario.reference_name:
-            prior = scenario.priors["reference.flop"]
-            if not prior.is_fixed:
-                return math.log10(multiple), "reference.flop"
-            return math.log10(multiple * prior.params["value"]), None
-        if name not in BUILTIN_REFERENCES:
-            raise QueryError(f"unknown reference {name!r}")
-        return math.log10(multiple * BUILTIN_REFERENCES[name]), None
-    return math.log10(threshold), None
 
 
 def _histogram_quantiles(
