@@ -1,8 +1,12 @@
+from pathlib import Path
+
+import numba
 import numpy as np
 import pytest
 from scipy import special
 
-from mcscale import kernels
+from mcscale import engine, kernels
+from mcscale.scenario import load_scenario
 
 
 @pytest.mark.parametrize(
@@ -26,3 +30,61 @@ def test_sample_normals_consumes_the_same_stream_as_numpy():
     a = kernels.sample_normals(np.random.Generator(np.random.SFC64(7)), 100, 3)
     b = np.random.Generator(np.random.SFC64(7)).standard_normal(300).sum()
     assert a == pytest.approx(b, rel=1e-13)
+
+
+@numba.njit
+def _apply(function, x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = function(x[i])
+    return out
+
+
+def _ulps(got, want):
+    return np.abs(got - want) / np.spacing(np.abs(want))
+
+
+def test_vectorizable_log_is_within_one_ulp_of_libm():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.exp(rng.uniform(-744, 709, 20000)), rng.uniform(0.5, 2.0, 20000), [1.0, 2.0, 10.0]])
+    got = _apply(kernels.vectorizable_log, x)
+    nonzero = np.log(x) != 0
+    assert _ulps(got[nonzero], np.log(x[nonzero])).max() <= 1
+    assert got[~nonzero].tolist() == [0.0]
+
+
+def test_vectorizable_log_edge_cases():
+    x = np.array([0.0, -1.0, np.inf, np.nan, 5e-324, 1e-310])
+    got = _apply(kernels.vectorizable_log, x)
+    assert got[0] == -np.inf and np.isnan(got[1]) and got[2] == np.inf and np.isnan(got[3])
+    np.testing.assert_allclose(got[4:], np.log(x[4:]), rtol=1e-15)
+
+
+def test_vectorizable_exp_is_within_one_ulp_of_libm():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(-708, 709.7, 20000), rng.uniform(-1, 1, 20000), [0.0, 1.0, -1.0]])
+    assert _ulps(_apply(kernels.vectorizable_exp, x), np.exp(x)).max() <= 1
+
+
+def test_vectorizable_exp_edge_cases():
+    x = np.array([709.79, 1e4, -745.2, -1e4, np.inf, -np.inf, np.nan, -745.0, -1e-20])
+    got = _apply(kernels.vectorizable_exp, x)
+    assert got[:6].tolist() == [np.inf, np.inf, 0.0, 0.0, np.inf, 0.0]
+    assert np.isnan(got[6]) and got[7] == 5e-324 and got[8] == 1.0
+
+
+def test_a_draws_trajectory_does_not_depend_on_its_place_in_a_block():
+    # Draws are propagated BLOCK_SIZE at a time, in vectorized loops with scalar
+    # remainders; shifting them against the block boundaries must not change a bit.
+    scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml")
+    table, _, plan, variables = engine.compile_plan(scenario)
+    n_years = len(engine.year_grid(scenario))
+    n = 3 * kernels.BLOCK_SIZE + 5
+    params = np.empty((table.n_params, n))
+    kernels.draw_parameters(np.random.Generator(np.random.SFC64(1)), table, params)
+    whole = np.empty((len(variables), n, n_years))
+    kernels.propagate(params, plan, whole)
+    for offset in (1, 7, kernels.BLOCK_SIZE - 1):
+        part = np.empty((len(variables), n - offset, n_years))
+        kernels.propagate(np.ascontiguousarray(params[:, offset:]), plan, part)
+        assert np.array_equal(part, whole[:, offset:])

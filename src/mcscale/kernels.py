@@ -10,11 +10,15 @@ stream as numpy), so a chunk's output depends only on its seed.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba.extending import intrinsic
 
 __all__ = [
+    "BLOCK_SIZE",
     "CAP",
     "FLOP_PER_USD",
     "GROWTH_ALGORITHMS",
@@ -40,6 +44,8 @@ __all__ = [
     "stream_chunk",
     "sample_normals",
     "simulate_chunk",
+    "vectorizable_exp",
+    "vectorizable_log",
 ]
 
 # Value slots of the model plan (log10 of a sampled parameter, or absent).
@@ -84,7 +90,10 @@ _LN10 = math.log(10.0)
 _U_MIN = 1e-300
 _U_MAX = 1.0 - 2.0**-53
 
-_jit = numba.njit(nogil=True, cache=True)
+# error_model="numpy": a division by zero gives inf/nan instead of a branch that raises,
+# which would stop loops from vectorizing.
+_jit = numba.njit(nogil=True, cache=True, error_model="numpy")
+_inline = numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
 
 
 @_jit
@@ -160,7 +169,7 @@ def ndtri(p: float) -> float:
     return _ndtri_lower(p)
 
 
-@_jit
+@_inline
 def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length: int) -> float:
     """Piecewise-linear interpolation through ``length`` points, clamped at both ends."""
     if x <= xs[start]:
@@ -175,7 +184,7 @@ def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length
     return ys[i] + w * (ys[i + 1] - ys[i])
 
 
-@_jit
+@_inline
 def _parametric(kind: int, a: float, b: float, u: float) -> float:
     """Inverse CDF of a parametric prior at ``u`` [written units]."""
     if kind == _NORMAL:
@@ -189,7 +198,7 @@ def _parametric(kind: int, a: float, b: float, u: float) -> float:
     return a
 
 
-@_jit
+@_inline
 def _from_uniform(
     row: int,
     u: float,
@@ -217,9 +226,187 @@ def _from_uniform(
     return v * scale[row]
 
 
+# --------------------------------------------------------------------------- #
+# Vectorizable elementary functions                                            #
+# --------------------------------------------------------------------------- #
+# numba's LLVM has no vector maths library, so a loop that calls libm's log runs one
+# element at a time. These branch-free versions (fdlibm's algorithm, <= 1 ulp) let
+# the compiler run 8 draws per instruction on AVX-512.
+
+
+@intrinsic
+def _float_bits(typingctx, x):  # noqa: D103 (an LLVM bitcast)
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+    return numba.types.int64(numba.types.float64), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, x):  # noqa: D103 (an LLVM bitcast)
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+
+    return numba.types.float64(numba.types.int64), codegen
+
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_LG = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+@_inline
+def vectorizable_log(x: float) -> float:
+    """Natural logarithm without branches (fdlibm's ``__ieee754_log``), so loops over it vectorize.
+
+    Exact for what the engine takes logs of (positive, finite); ``x <= 0`` gives
+    NaN or -inf, ``inf`` gives inf, subnormals are rescaled.
+    """
+    scaled = x * 18014398509481984.0 if x < _SMALLEST_NORMAL else x  # 2^54
+    bits = _float_bits(scaled)
+    exponent = (bits >> 52) - 1023 - (54 if x < _SMALLEST_NORMAL else 0)
+    mantissa = _bits_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    high = mantissa > 1.4142135623730951
+    mantissa = mantissa * 0.5 if high else mantissa
+    exponent = exponent + 1 if high else exponent
+    f = mantissa - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+    t2 = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6])))
+    half_f_squared = 0.5 * f * f
+    k = float(exponent)
+    value = k * _LN2_HI - ((half_f_squared - (s * (half_f_squared + t1 + t2) + k * _LN2_LO)) - f)
+    if not x > 0.0:
+        value = -math.inf if x == 0.0 else math.nan
+    return math.inf if x == math.inf else value
+
+
+_INV_LN2 = 1.44269504088896338700e00
+_EXP_P = (
+    1.66666666666666019037e-01,
+    -2.77777777770155933842e-03,
+    6.61375632143793436117e-05,
+    -1.65339022054652515390e-06,
+    4.13813679705723846039e-08,
+)
+
+
+@_inline
+def _power_of_two(k: int) -> float:
+    """Return 2^k for -1022 <= k <= 1023, built from its bits."""
+    return _bits_float((k + 1023) << 52)
+
+
+@_inline
+def vectorizable_exp(x: float) -> float:
+    """Exponential without branches (fdlibm's ``__ieee754_exp``, < 1 ulp), so loops over it vectorize.
+
+    Overflows to inf above 709.78 and underflows to 0 below -745.1.
+    """
+    clamped = min(max(x, -746.0), 710.0)
+    k = math.floor(clamped * _INV_LN2 + 0.5)
+    high = clamped - k * _LN2_HI
+    low = k * _LN2_LO
+    r = high - low
+    t = r * r
+    c = r - t * (_EXP_P[0] + t * (_EXP_P[1] + t * (_EXP_P[2] + t * (_EXP_P[3] + t * _EXP_P[4]))))
+    y = 1.0 - ((low - (r * c) / (2.0 - c)) - high)
+    # 2^k in two factors, so k down to -1075 and up to 1024 need no special case
+    half = k >> 1
+    value = y * _power_of_two(half) * _power_of_two(k - half)
+    return value if x == x else x
+
+
+@_inline
+def _log10(x: float) -> float:
+    """Return log10(x) (vectorizable)."""
+    return vectorizable_log(x) * _LOG10_E
+
+
+@_inline
+def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: int) -> None:
+    """Draw prior row ``row`` for draws ``start .. start + n`` from its normals ``z[:n]`` [canonical units].
+
+    Untruncated normals and lognormals (most rows) run as loops that vectorize; every
+    other form goes draw by draw through its uniform probability.
+    """
+    kind, a, b, scale = prior.kind[row], prior.a[row], prior.b[row], prior.scale[row]
+    target = out[row, start : start + n]
+    if kind == _FIXED:
+        target[:] = a * scale
+    elif kind == _LOOKUP:
+        table_x, table_y, first, length = prior.table_x, prior.table_y, prior.table_start[row], prior.table_len[row]
+        keys = out[prior.source[row], start : start + n]
+        for j in range(n):
+            key = math.log10(keys[j]) if prior.log10[row] else keys[j]
+            if prior.step[row]:
+                m = first
+                while m < first + length - 1 and table_x[m + 1] <= key:
+                    m += 1
+                v = table_y[m]
+            else:
+                v = _interp_clamped(key, table_x, table_y, first, length)
+            target[j] = v * scale
+    elif not prior.truncated[row] and kind == _NORMAL:
+        for j in range(n):
+            target[j] = (a + b * z[j]) * scale
+    elif not prior.truncated[row] and kind == _LOGNORMAL:
+        for j in range(n):
+            target[j] = vectorizable_exp(a + b * z[j]) * scale
+    else:
+        for j in range(n):
+            target[j] = _from_normal(row, z[j], prior)
+
+
+@_inline
+def _from_normal(row: int, z: float, prior) -> float:
+    """Value of a truncated, uniform, log-uniform, percentile or mixture row at normal ``z``."""
+    u = ndtr(z)
+    target = row
+    if prior.kind[row] == _MIXTURE:
+        table_x = prior.table_x
+        start = prior.table_start[row]
+        m = start
+        while m < start + prior.table_len[row] - 1 and u >= table_x[m]:
+            m += 1
+        below = table_x[m - 1] if m > start else 0.0
+        u = (u - below) / (table_x[m] - below)
+        target = int(prior.table_y[m])
+    return _from_uniform(
+        target,
+        u,
+        prior.kind,
+        prior.a,
+        prior.b,
+        prior.u_low,
+        prior.u_high,
+        prior.scale,
+        prior.table_x,
+        prior.table_y,
+        prior.table_start,
+        prior.table_len,
+        prior.log10,
+    )
+
+
 @_jit
 def draw_parameters(rng, prior, out: np.ndarray) -> None:
     """Fill ``out[row, i]`` with draw ``i`` of every primary prior row.
+
+    Draw ``i`` takes the chunk's normals ``n_normals * i`` to ``n_normals * (i + 1)``,
+    correlated through the Cholesky factor; rows are then drawn a block of draws at a
+    time, each row in a loop of its own.
 
     Parameters
     ----------
@@ -230,190 +417,158 @@ def draw_parameters(rng, prior, out: np.ndarray) -> None:
     out : ndarray, shape (n_params, n_draws)
         Receives the draws [canonical units].
     """
-    # Unpack once: passing the whole tuple to a helper per draw costs a reference
-    # count per array, which was 100x the arithmetic.
-    kind, a, b = prior.kind, prior.a, prior.b
-    u_low, u_high, scale = prior.u_low, prior.u_high, prior.scale
-    table_x, table_y = prior.table_x, prior.table_y
-    table_start, table_len = prior.table_start, prior.table_len
-    log10, step, source = prior.log10, prior.step, prior.source
-    truncated, normal_index = prior.truncated, prior.normal_index
     chol = prior.cholesky
-    correlated = prior.correlated
-    n_normals = chol.shape[0]
-    n_params = prior.n_params
-    z_raw = np.empty(n_normals)
-    z = np.empty(n_normals)
-    for i in range(out.shape[1]):
-        for j in range(n_normals):
-            z_raw[j] = rng.standard_normal()
-        if correlated:
+    n_normals, n_draws = chol.shape[0], out.shape[1]
+    z_raw = np.empty((n_normals, BLOCK_SIZE))
+    z = np.empty((n_normals, BLOCK_SIZE))
+    for start in range(0, n_draws, BLOCK_SIZE):
+        n = min(BLOCK_SIZE, n_draws - start)
+        for j in range(n):
+            for c in range(n_normals):
+                z_raw[c, j] = rng.standard_normal()
+        if prior.correlated:
             for r in range(n_normals):
-                acc = 0.0
-                for j in range(r + 1):
-                    acc += chol[r, j] * z_raw[j]
-                z[r] = acc
+                z[r, :n] = 0.0
+                for c in range(r + 1):
+                    weight = chol[r, c]
+                    if weight != 0.0:  # adding 0 * z changes no bit
+                        for j in range(n):
+                            z[r, j] += weight * z_raw[c, j]
         else:
-            z[:] = z_raw
-        for row in range(n_params):
-            k = kind[row]
-            if k == _FIXED:
-                v = a[row] * scale[row]
-            elif k == _LOOKUP:
-                key = out[source[row], i]
-                if log10[row]:
-                    key = math.log10(key)
-                start = table_start[row]
-                if step[row]:
-                    m = start
-                    while m < start + table_len[row] - 1 and table_x[m + 1] <= key:
-                        m += 1
-                    v = table_y[m]
-                else:
-                    v = _interp_clamped(key, table_x, table_y, start, table_len[row])
-                v *= scale[row]
-            elif not truncated[row] and k == _NORMAL:
-                v = (a[row] + b[row] * z[normal_index[row]]) * scale[row]
-            elif not truncated[row] and k == _LOGNORMAL:
-                v = math.exp(a[row] + b[row] * z[normal_index[row]]) * scale[row]
-            else:
-                u = ndtr(z[normal_index[row]])
-                target = row
-                if k == _MIXTURE:
-                    start = table_start[row]
-                    m = start
-                    while m < start + table_len[row] - 1 and u >= table_x[m]:
-                        m += 1
-                    below = table_x[m - 1] if m > start else 0.0
-                    u = (u - below) / (table_x[m] - below)
-                    target = int(table_y[m])
-                v = _from_uniform(
-                    target,
-                    u,
-                    kind,
-                    a,
-                    b,
-                    u_low,
-                    u_high,
-                    scale,
-                    table_x,
-                    table_y,
-                    table_start,
-                    table_len,
-                    log10,
-                )
-            out[row, i] = v
+            z[:, :n] = z_raw[:, :n]
+        for row in range(prior.n_params):
+            _draw_row(row, z[max(prior.normal_index[row], 0)], n, prior, out, start)
+
+
+# --------------------------------------------------------------------------- #
+# Trajectories, a block of draws at a time                                     #
+# --------------------------------------------------------------------------- #
+
+#: Draws propagated together: every per-year loop runs over a block, so the compiler
+#: vectorizes it and one (variable, year) histogram row stays in cache.
+BLOCK_SIZE = 128
+
+
+class _Block(NamedTuple):
+    """Scratch of one block of draws (rows of length ``BLOCK_SIZE``)."""
+
+    log_params: np.ndarray  # (n_params, B): log10 of each parameter draw
+    values: np.ndarray  # (N_VALUES, B): log10 start values
+    increments: np.ndarray  # (4, n_regimes, B): log10 growth per grid step
+    ratios: np.ndarray  # (3, n_regimes, B): soft-ceiling power growth per step
+    power: np.ndarray  # (3, B): 10^(value - ceiling) of each soft ceiling
+    elapsed: np.ndarray  # (4, B): log10 growth so far
+    rows: np.ndarray  # (2, N_VARIABLES, B): this and the previous year's log10 values
 
 
 @_jit
-def _ceiling(value: float, ceiling: float, power: float, mode: int) -> float:
-    """Apply a hard (min) or soft (x c / (x + c)) ceiling in log10 space.
-
-    ``power`` is ``10^(value - ceiling)``, which the caller keeps up to date.
-    """
-    if mode == CEILING_HARD:
-        return min(value, ceiling)
-    if mode == CEILING_SOFT:
-        # log10(x c / (x + c)) = value - log10(1 + power), accurate to ~1e-15 absolute for
-        # any power; past 1e300 (overflow ahead) it is the ceiling to the last bit.
-        if power < 1e300:
-            return value - _log10(1.0 + power)
-        return ceiling
-    return value
+def _new_block(n_params: int, n_regimes: int) -> _Block:
+    b = BLOCK_SIZE
+    return _Block(
+        np.empty((n_params, b)),
+        np.empty((N_VALUES, b)),
+        np.empty((4, n_regimes, b)),
+        np.empty((3, n_regimes, b)),
+        np.empty((3, b)),
+        np.empty((4, b)),
+        np.empty((2, N_VARIABLES, b)),
+    )
 
 
-@_jit
-def _log10(x: float) -> float:
-    """Return log10(x); ``log(x) / ln 10`` is twice as fast as libm's log10 and as accurate for our use."""
-    return math.log(x) * _LOG10_E
-
-
-@_jit
-def _log10_rate(kind: int, parameter: float, log10_parameter: float) -> float:
-    """Growth rate [log10 per year] from a doubling time [year] or a factor per year."""
-    if kind == RATE_DOUBLING_TIME:
-        return _LOG10_2 / parameter
-    if kind == RATE_GROWTH_PER_YEAR:
-        return log10_parameter
-    return 0.0
-
-
-@_jit
-def _trajectory(
-    i: int,
-    params: np.ndarray,
-    plan,
-    log_params: np.ndarray,
-    values: np.ndarray,
-    rates: np.ndarray,
-    ratios: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Write draw ``i``'s log10 trajectory of every variable into ``out[variable, year]``.
-
-    Fills ``log_params[row]`` with log10 of ``params[row, i]``; ``values``, ``rates``
-    and ``ratios`` are scratch.
-    """
-    value_row, value_sign = plan.value_row, plan.value_sign
-    rate_row, rate_kind, interval_regime = plan.rate_row, plan.rate_kind, plan.interval_regime
+@_inline
+def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) -> None:
+    """Set up draws ``start .. start + n`` of ``params`` for :func:`_advance_year`."""
+    log_params, values, increments = block.log_params, block.values, block.increments
+    ratios, power, elapsed = block.ratios, block.power, block.elapsed
     step = plan.step
-    cap_mode, hardware_mode, algorithms_mode = plan.cap_mode, plan.hardware_mode, plan.algorithms_mode
     for row in range(params.shape[0]):
-        log_params[row] = _log10(params[row, i])
-    n_regimes = rate_row.shape[1]
+        source, target = params[row, start : start + n], log_params[row]
+        for j in range(n):
+            target[j] = _log10(source[j])
     for slot in range(N_VALUES):
-        row = value_row[slot]
-        values[slot] = value_sign[slot] * log_params[row] if row >= 0 else 0.0
+        row, sign, target = plan.value_row[slot], plan.value_sign[slot], values[slot]
+        for j in range(n):
+            target[j] = sign * log_params[row, j] if row >= 0 else 0.0
     for q in range(4):
-        for r in range(n_regimes):
-            row = rate_row[q, r]
-            rates[q, r] = _log10_rate(rate_kind[q, r], params[row, i], log_params[row]) if row >= 0 else 0.0
-    cap0 = values[VALUE_CAP] + values[VALUE_CAP_SCALE]
+        for r in range(plan.rate_row.shape[1]):
+            row, kind, target = plan.rate_row[q, r], plan.rate_kind[q, r], increments[q, r]
+            if row < 0 or kind == RATE_NONE:
+                target[:n] = 0.0
+            elif kind == RATE_DOUBLING_TIME:
+                for j in range(n):
+                    target[j] = _LOG10_2 / params[row, start + j] * step
+            else:
+                for j in range(n):
+                    target[j] = log_params[row, j] * step
+    elapsed[:, :n] = 0.0
     # Soft ceilings need 10^(x - ceiling) each year. Within a regime both sides grow
     # log-linearly, so it is updated by one multiplication per year instead of a power.
-    power_spend = power_hw = power_algo = 0.0
-    if cap_mode == CEILING_SOFT:
-        power_spend = math.exp(_LN10 * (values[VALUE_SPEND] - cap0))
-        for r in range(n_regimes):
-            ratios[0, r] = math.exp(_LN10 * (rates[GROWTH_SPEND, r] - rates[GROWTH_CAP, r]) * step)
-    if hardware_mode == CEILING_SOFT:
-        power_hw = math.exp(_LN10 * (values[VALUE_FLOP_PER_USD] - values[VALUE_MAX_FLOP_PER_USD]))
-        for r in range(n_regimes):
-            ratios[1, r] = math.exp(_LN10 * rates[GROWTH_HARDWARE, r] * step)
-    if algorithms_mode == CEILING_SOFT:
-        power_algo = math.exp(-_LN10 * values[VALUE_MAX_GAIN])
-        for r in range(n_regimes):
-            ratios[2, r] = math.exp(_LN10 * rates[GROWTH_ALGORITHMS, r] * step)
-    e_spend = 0.0
-    e_cap = 0.0
-    e_hw = 0.0
-    e_algo = 0.0
-    for k in range(out.shape[1]):
-        if k > 0:
-            r = interval_regime[k - 1]
-            e_spend += rates[GROWTH_SPEND, r] * step
-            e_cap += rates[GROWTH_CAP, r] * step
-            e_hw += rates[GROWTH_HARDWARE, r] * step
-            e_algo += rates[GROWTH_ALGORITHMS, r] * step
-            if cap_mode == CEILING_SOFT:
-                power_spend *= ratios[0, r]
-            if hardware_mode == CEILING_SOFT:
-                power_hw *= ratios[1, r]
-            if algorithms_mode == CEILING_SOFT:
-                power_algo *= ratios[2, r]
-        cap = cap0 + e_cap
-        spend = _ceiling(values[VALUE_SPEND] + e_spend, cap, power_spend, cap_mode)
-        flop_per_usd = _ceiling(
-            values[VALUE_FLOP_PER_USD] + e_hw, values[VALUE_MAX_FLOP_PER_USD], power_hw, hardware_mode
-        )
-        algo = _ceiling(e_algo, values[VALUE_MAX_GAIN], power_algo, algorithms_mode)
-        physical = spend + flop_per_usd + values[VALUE_UTILIZATION]
-        out[SPEND, k] = spend
-        out[CAP, k] = cap
-        out[FLOP_PER_USD, k] = flop_per_usd
-        out[ALGO_MULTIPLIER, k] = algo
-        out[PHYSICAL_FLOP, k] = physical
-        out[EFFECTIVE_FLOP, k] = physical + algo
+    for j in range(n):
+        cap0 = values[VALUE_CAP, j] + values[VALUE_CAP_SCALE, j]
+        power[0, j] = math.exp(_LN10 * (values[VALUE_SPEND, j] - cap0))
+        power[1, j] = math.exp(_LN10 * (values[VALUE_FLOP_PER_USD, j] - values[VALUE_MAX_FLOP_PER_USD, j]))
+        power[2, j] = math.exp(-_LN10 * values[VALUE_MAX_GAIN, j])
+        for r in range(plan.rate_row.shape[1]):
+            ratios[0, r, j] = math.exp(_LN10 * (increments[GROWTH_SPEND, r, j] - increments[GROWTH_CAP, r, j]))
+            ratios[1, r, j] = math.exp(_LN10 * increments[GROWTH_HARDWARE, r, j])
+            ratios[2, r, j] = math.exp(_LN10 * increments[GROWTH_ALGORITHMS, r, j])
+
+
+@_inline
+def _ceiling_row(raw: np.ndarray, ceiling: np.ndarray, power: np.ndarray, mode: int, out: np.ndarray, n: int) -> None:
+    """Apply a hard (min) or soft (x c / (x + c)) ceiling to log10 values ``raw``.
+
+    ``power`` is ``10^(raw - ceiling)``; soft: ``log10(x c / (x + c)) = raw - log10(1 + power)``,
+    accurate to ~1e-15 absolute for any power; past 1e300 (overflow ahead) it is the
+    ceiling to the last bit.
+    """
+    if mode == CEILING_HARD:
+        for j in range(n):
+            out[j] = min(raw[j], ceiling[j])
+    elif mode == CEILING_SOFT:
+        for j in range(n):
+            soft = raw[j] - _log10(1.0 + power[j])
+            out[j] = soft if power[j] < 1e300 else ceiling[j]
+    else:
+        out[:n] = raw[:n]
+
+
+@_inline
+def _advance_year(k: int, n: int, plan, block: _Block) -> np.ndarray:
+    """Compute year ``k`` of the block; return its log10 values, shape (N_VARIABLES, B).
+
+    Years must be visited in order 0, 1, ...; the previous year's values stay in
+    ``block.rows[(k - 1) % 2]``.
+    """
+    values, increments, ratios = block.values, block.increments, block.ratios
+    power, elapsed = block.power, block.elapsed
+    out = block.rows[k % 2]
+    modes = (plan.cap_mode, plan.hardware_mode, plan.algorithms_mode)
+    if k > 0:
+        r = plan.interval_regime[k - 1]
+        for q in range(4):
+            e, de = elapsed[q], increments[q, r]
+            for j in range(n):
+                e[j] += de[j]
+        for m in range(3):
+            if modes[m] == CEILING_SOFT:
+                p, ratio = power[m], ratios[m, r]
+                for j in range(n):
+                    p[j] *= ratio[j]
+    # out rows double as scratch for the raw (unceilinged) values
+    spend, cap, fpu = out[SPEND], out[CAP], out[FLOP_PER_USD]
+    algo, physical, effective = out[ALGO_MULTIPLIER], out[PHYSICAL_FLOP], out[EFFECTIVE_FLOP]
+    for j in range(n):
+        cap[j] = (values[VALUE_CAP, j] + values[VALUE_CAP_SCALE, j]) + elapsed[GROWTH_CAP, j]
+        physical[j] = values[VALUE_SPEND, j] + elapsed[GROWTH_SPEND, j]
+        effective[j] = values[VALUE_FLOP_PER_USD, j] + elapsed[GROWTH_HARDWARE, j]
+    _ceiling_row(physical, cap, power[0], plan.cap_mode, spend, n)
+    _ceiling_row(effective, values[VALUE_MAX_FLOP_PER_USD], power[1], plan.hardware_mode, fpu, n)
+    _ceiling_row(elapsed[GROWTH_ALGORITHMS], values[VALUE_MAX_GAIN], power[2], plan.algorithms_mode, algo, n)
+    for j in range(n):
+        physical[j] = spend[j] + fpu[j] + values[VALUE_UTILIZATION, j]
+        effective[j] = physical[j] + algo[j]
+    return out
 
 
 @_jit
@@ -431,30 +586,58 @@ def propagate(params: np.ndarray, plan, trajectories_out: np.ndarray) -> None:
         variable ``v`` goes (-1: not kept).
     """
     variable_slot = plan.variable_slot
-    n_years = trajectories_out.shape[2]
-    values = np.empty(N_VALUES)
-    rates = np.empty((4, plan.rate_row.shape[1]))
-    ratios = np.empty((3, plan.rate_row.shape[1]))
-    point = np.empty((N_VARIABLES, n_years))
-    log_params = np.empty(params.shape[0])
-    for i in range(params.shape[1]):
-        _trajectory(i, params, plan, log_params, values, rates, ratios, point)
-        for v in range(N_VARIABLES):
-            slot = variable_slot[v]
-            if slot >= 0:
-                for k in range(n_years):
-                    trajectories_out[slot, i, k] = point[v, k]
+    n_draws, n_years = params.shape[1], trajectories_out.shape[2]
+    block = _new_block(params.shape[0], plan.rate_row.shape[1])
+    for start in range(0, n_draws, BLOCK_SIZE):
+        n = min(BLOCK_SIZE, n_draws - start)
+        _start_block(params, start, n, plan, block)
+        for k in range(n_years):
+            rows = _advance_year(k, n, plan, block)
+            for v in range(N_VARIABLES):
+                slot = variable_slot[v]
+                if slot >= 0:
+                    for j in range(n):
+                        trajectories_out[slot, start + j, k] = rows[v, j]
 
 
-@_jit
-def _bin(value: float, low: float, inverse_width: float, n_bins: int) -> int:
-    """Histogram bin of ``value``: 0 is underflow, ``n_bins + 1`` overflow."""
-    position = (value - low) * inverse_width
-    if position < 0.0:
-        return 0
-    if position >= n_bins:
-        return n_bins + 1
-    return int(position) + 1
+@_inline
+def _histogram_row(
+    values: np.ndarray, n: int, low: float, inverse_width: float, n_bins: int, bins: np.ndarray, histogram: np.ndarray
+) -> None:
+    """Count ``values[:n]`` into ``histogram``: bin 0 is underflow, ``n_bins + 1`` overflow.
+
+    ``bins`` is scratch; the bin indices are computed in a loop of their own, which vectorizes.
+    """
+    for j in range(n):
+        position = min(max((values[j] - low) * inverse_width, -1.0), float(n_bins))
+        bins[j] = math.floor(position) + 1
+    for j in range(n):
+        histogram[bins[j]] += 1
+
+
+@_inline
+def _add_moments(values: np.ndarray, n: int, sums: np.ndarray, squares: np.ndarray) -> None:
+    """Add ``values[:n]`` and their squares into 8 lanes of partial sums.
+
+    Draw ``j`` of a block always goes to lane ``j % 8``, and the lanes are added in a
+    fixed order at the end, so the sum is the same bits on any thread. Eight scalar
+    accumulators (not an array) let the compiler keep them in one vector register.
+    """
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 0.0
+    full = n - n % 8
+    for j in range(0, full, 8):
+        x0, x1, x2, x3 = values[j], values[j + 1], values[j + 2], values[j + 3]
+        x4, x5, x6, x7 = values[j + 4], values[j + 5], values[j + 6], values[j + 7]
+        s0, s1, s2, s3, s4, s5, s6, s7 = s0 + x0, s1 + x1, s2 + x2, s3 + x3, s4 + x4, s5 + x5, s6 + x6, s7 + x7
+        q0, q1, q2, q3 = q0 + x0 * x0, q1 + x1 * x1, q2 + x2 * x2, q3 + x3 * x3
+        q4, q5, q6, q7 = q4 + x4 * x4, q5 + x5 * x5, q6 + x6 * x6, q7 + x7 * x7
+    for lane, (s, q) in enumerate(((s0, q0), (s1, q1), (s2, q2), (s3, q3), (s4, q4), (s5, q5), (s6, q6), (s7, q7))):
+        sums[lane] += s
+        squares[lane] += q
+    for j in range(full, n):
+        sums[j - full] += values[j]
+        squares[j - full] += values[j] * values[j]
 
 
 @_jit
@@ -481,79 +664,113 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     """
     draw_parameters(rng, prior, params)
     variable_slot = plan.variable_slot
+    n_draws, n_params = params.shape[1], params.shape[0]
     n_years = stream.years.shape[0]
     n_bins = stream.n_bins
     inverse_width = 1.0 / stream.bin_width
-    variable_low, parameter_low = stream.variable_low, stream.parameter_low
-    histogram, parameter_histogram = counts.histogram, counts.parameter_histogram
-    threshold_variable, threshold_sign = stream.threshold_variable, stream.threshold_sign
-    threshold_log10, threshold_row = stream.threshold_log10, stream.threshold_row
-    exceed_in, exceed_by, crossing = counts.exceed_in, counts.exceed_by, counts.crossing
     years = stream.years
-    crossing_start, crossing_inverse_width = years[0], 1.0 / stream.crossing_width
+    n_thresholds, n_costs = stream.threshold_variable.shape[0], stream.cost_year.shape[0]
     n_crossing = stream.n_crossing_bins
-    cost_year, cost_log10, cost_row, cost_low = stream.cost_year, stream.cost_log10, stream.cost_row, stream.cost_low
-    cost_histogram = counts.cost_histogram
     utilization_row = plan.value_row[VALUE_UTILIZATION]
-    values = np.empty(N_VALUES)
-    rates = np.empty((4, plan.rate_row.shape[1]))
-    ratios = np.empty((3, plan.rate_row.shape[1]))
-    point = np.empty((N_VARIABLES, n_years))
-    log_params = np.empty(params.shape[0])
-    sums = np.zeros((moments.shape[0], n_years))
-    sums_of_squares = np.zeros((moments.shape[0], n_years))
-    for i in range(params.shape[1]):
-        _trajectory(i, params, plan, log_params, values, rates, ratios, point)
-        for v in range(N_VARIABLES):
-            slot = variable_slot[v]
-            if slot < 0:
-                continue
-            low = variable_low[slot]
-            for k in range(n_years):
-                histogram[slot, k, _bin(point[v, k], low, inverse_width, n_bins)] += 1
-            # separate, contiguous loops over years, which the compiler can vectorize
-            row, total, squares = point[v], sums[slot], sums_of_squares[slot]
-            for k in range(n_years):
-                total[k] += row[k]
-                squares[k] += row[k] * row[k]
-        for row in range(params.shape[0]):
-            parameter_histogram[row, _bin(log_params[row], parameter_low[row], inverse_width, n_bins)] += 1
-        for t in range(threshold_variable.shape[0]):
-            v = threshold_variable[t]
-            sign = threshold_sign[t]
-            limit = threshold_log10[t]
-            if threshold_row[t] >= 0:
-                limit += log_params[threshold_row[t]]
-            limit *= sign
-            reached = False
-            for k in range(n_years):
-                value = sign * point[v, k]
-                if value >= limit:
-                    exceed_in[t, k] += 1
-                    if not reached:
-                        reached = True
-                        if k == 0:
-                            year = years[0]
-                        else:
-                            before = sign * point[v, k - 1]
-                            year = years[k - 1] + (limit - before) / (value - before) * (years[k] - years[k - 1])
-                        b = int((year - crossing_start) * crossing_inverse_width)
-                        crossing[t, min(max(b, 0), n_crossing - 1)] += 1
-                if reached:
-                    exceed_by[t, k] += 1
-            if not reached:
-                crossing[t, n_crossing] += 1
-        for c in range(cost_year.shape[0]):
-            k = cost_year[c]
-            limit = cost_log10[c]
-            if cost_row[c] >= 0:
-                limit += log_params[cost_row[c]]
-            physical = limit - point[FLOP_PER_USD, k] - log_params[utilization_row]
-            cost_histogram[c, 0, _bin(physical, cost_low[c, 0], inverse_width, n_bins)] += 1
-            effective = physical - point[ALGO_MULTIPLIER, k]
-            cost_histogram[c, 1, _bin(effective, cost_low[c, 1], inverse_width, n_bins)] += 1
-    moments[:, :, 0] += sums
-    moments[:, :, 1] += sums_of_squares
+    block = _new_block(n_params, plan.rate_row.shape[1])
+    bins = np.empty(BLOCK_SIZE, dtype=np.int64)
+    sums = np.zeros((moments.shape[0], n_years, 8))
+    squares = np.zeros((moments.shape[0], n_years, 8))
+    limits = np.empty((n_thresholds, BLOCK_SIZE))
+    reached = np.empty((n_thresholds, BLOCK_SIZE), dtype=np.int64)
+    crossing_year = np.empty((n_thresholds, BLOCK_SIZE))
+    cost = np.empty(BLOCK_SIZE)
+    for start in range(0, n_draws, BLOCK_SIZE):
+        n = min(BLOCK_SIZE, n_draws - start)
+        _start_block(params, start, n, plan, block)
+        log_params = block.log_params
+        for row in range(n_params):
+            _histogram_row(
+                log_params[row],
+                n,
+                stream.parameter_low[row],
+                inverse_width,
+                n_bins,
+                bins,
+                counts.parameter_histogram[row],
+            )
+        for t in range(n_thresholds):
+            sign, level, row = stream.threshold_sign[t], stream.threshold_log10[t], stream.threshold_row[t]
+            for j in range(n):
+                limits[t, j] = sign * (level + log_params[row, j] if row >= 0 else level)
+            reached[t, :n] = 0
+        for k in range(n_years):
+            rows = _advance_year(k, n, plan, block)
+            for v in range(N_VARIABLES):
+                slot = variable_slot[v]
+                if slot >= 0:
+                    _histogram_row(
+                        rows[v], n, stream.variable_low[slot], inverse_width, n_bins, bins, counts.histogram[slot, k]
+                    )
+                    _add_moments(rows[v], n, sums[slot, k], squares[slot, k])
+            for t in range(n_thresholds):
+                _count_threshold(t, k, n, stream, block, limits[t], reached[t], crossing_year[t], counts)
+            for c in range(n_costs):
+                if stream.cost_year[c] != k:
+                    continue
+                level, row = stream.cost_log10[c], stream.cost_row[c]
+                for j in range(n):
+                    limit = level + log_params[row, j] if row >= 0 else level
+                    cost[j] = limit - rows[FLOP_PER_USD, j] - log_params[utilization_row, j]
+                _histogram_row(cost, n, stream.cost_low[c, 0], inverse_width, n_bins, bins, counts.cost_histogram[c, 0])
+                for j in range(n):
+                    cost[j] -= rows[ALGO_MULTIPLIER, j]
+                _histogram_row(cost, n, stream.cost_low[c, 1], inverse_width, n_bins, bins, counts.cost_histogram[c, 1])
+        crossing_start, crossing_inverse_width = years[0], 1.0 / stream.crossing_width
+        for t in range(n_thresholds):
+            for j in range(n):
+                if reached[t, j]:
+                    b = int((crossing_year[t, j] - crossing_start) * crossing_inverse_width)
+                    counts.crossing[t, min(max(b, 0), n_crossing - 1)] += 1
+                else:
+                    counts.crossing[t, n_crossing] += 1
+    for slot in range(moments.shape[0]):
+        for k in range(n_years):
+            total = 0.0
+            total_of_squares = 0.0
+            for lane in range(8):
+                total += sums[slot, k, lane]
+                total_of_squares += squares[slot, k, lane]
+            moments[slot, k, 0] += total
+            moments[slot, k, 1] += total_of_squares
+
+
+@_inline
+def _count_threshold(
+    t: int,
+    k: int,
+    n: int,
+    stream,
+    block: _Block,
+    limits: np.ndarray,
+    reached: np.ndarray,
+    crossing_year: np.ndarray,
+    counts,
+) -> None:
+    """Count year ``k``'s exceedances of threshold ``t`` and note first crossings (interpolated in log10)."""
+    v, sign = stream.threshold_variable[t], stream.threshold_sign[t]
+    current, before = block.rows[k % 2, v], block.rows[(k + 1) % 2, v]
+    years = stream.years
+    start_year = years[max(k - 1, 0)]
+    span = years[k] - start_year
+    hits = 0
+    past = 0
+    for j in range(n):
+        value = sign * current[j]
+        hit = value >= limits[j]
+        previous = sign * before[j]
+        year = start_year + (limits[j] - previous) / (value - previous) * span if k > 0 else years[0]
+        crossing_year[j] = year if hit and not reached[j] else crossing_year[j]
+        reached[j] = 1 if hit else reached[j]
+        hits += 1 if hit else 0
+        past += reached[j]
+    counts.exceed_in[t, k] += hits
+    counts.exceed_by[t, k] += past
 
 
 @_jit
