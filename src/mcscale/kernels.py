@@ -505,13 +505,15 @@ def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) ->
     # log-linearly, so it is updated by one multiplication per year instead of a power.
     for j in range(n):
         cap0 = values[VALUE_CAP, j] + values[VALUE_CAP_SCALE, j]
-        power[0, j] = math.exp(_LN10 * (values[VALUE_SPEND, j] - cap0))
-        power[1, j] = math.exp(_LN10 * (values[VALUE_FLOP_PER_USD, j] - values[VALUE_MAX_FLOP_PER_USD, j]))
-        power[2, j] = math.exp(-_LN10 * values[VALUE_MAX_GAIN, j])
-        for r in range(plan.rate_row.shape[1]):
-            ratios[0, r, j] = math.exp(_LN10 * (increments[GROWTH_SPEND, r, j] - increments[GROWTH_CAP, r, j]))
-            ratios[1, r, j] = math.exp(_LN10 * increments[GROWTH_HARDWARE, r, j])
-            ratios[2, r, j] = math.exp(_LN10 * increments[GROWTH_ALGORITHMS, r, j])
+        power[0, j] = vectorizable_exp(_LN10 * (values[VALUE_SPEND, j] - cap0))
+        power[1, j] = vectorizable_exp(_LN10 * (values[VALUE_FLOP_PER_USD, j] - values[VALUE_MAX_FLOP_PER_USD, j]))
+        power[2, j] = vectorizable_exp(-_LN10 * values[VALUE_MAX_GAIN, j])
+    for r in range(increments.shape[1]):
+        for j in range(n):
+            spend_over_cap = increments[GROWTH_SPEND, r, j] - increments[GROWTH_CAP, r, j]
+            ratios[0, r, j] = vectorizable_exp(_LN10 * spend_over_cap)
+            ratios[1, r, j] = vectorizable_exp(_LN10 * increments[GROWTH_HARDWARE, r, j])
+            ratios[2, r, j] = vectorizable_exp(_LN10 * increments[GROWTH_ALGORITHMS, r, j])
 
 
 @_inline
