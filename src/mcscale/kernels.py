@@ -338,19 +338,20 @@ def _log10(x: float) -> float:
 def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: int) -> None:
     """Draw prior row ``row`` for draws ``start .. start + n`` from its normals ``z[:n]`` [canonical units].
 
-    Untruncated normals and lognormals (most rows) run as loops that vectorize; every
-    other form goes draw by draw through its uniform probability.
+    Every array and scalar the loops read is taken out of ``prior`` first: reading a
+    tuple member inside a loop costs a reference count per draw.
     """
     kind, a, b, scale = prior.kind[row], prior.a[row], prior.b[row], prior.scale[row]
     target = out[row, start : start + n]
+    parametric = kind == _NORMAL or kind == _LOGNORMAL or kind == _UNIFORM or kind == _LOGUNIFORM
     if kind == _FIXED:
         target[:] = a * scale
     elif kind == _LOOKUP:
         table_x, table_y, first, length = prior.table_x, prior.table_y, prior.table_start[row], prior.table_len[row]
-        keys = out[prior.source[row], start : start + n]
+        keys, log_keys, step = out[prior.source[row], start : start + n], prior.log10[row], prior.step[row]
         for j in range(n):
-            key = math.log10(keys[j]) if prior.log10[row] else keys[j]
-            if prior.step[row]:
+            key = math.log10(keys[j]) if log_keys else keys[j]
+            if step:
                 m = first
                 while m < first + length - 1 and table_x[m + 1] <= key:
                     m += 1
@@ -364,40 +365,28 @@ def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: in
     elif not prior.truncated[row] and kind == _LOGNORMAL:
         for j in range(n):
             target[j] = vectorizable_exp(a + b * z[j]) * scale
-    else:
+    elif parametric:  # truncated, uniform or log-uniform: through the probability
+        low, width = prior.u_low[row], prior.u_high[row] - prior.u_low[row]
         for j in range(n):
-            target[j] = _from_normal(row, z[j], prior)
-
-
-@_inline
-def _from_normal(row: int, z: float, prior) -> float:
-    """Value of a truncated, uniform, log-uniform, percentile or mixture row at normal ``z``."""
-    u = ndtr(z)
-    target = row
-    if prior.kind[row] == _MIXTURE:
-        table_x = prior.table_x
-        start = prior.table_start[row]
-        m = start
-        while m < start + prior.table_len[row] - 1 and u >= table_x[m]:
-            m += 1
-        below = table_x[m - 1] if m > start else 0.0
-        u = (u - below) / (table_x[m] - below)
-        target = int(prior.table_y[m])
-    return _from_uniform(
-        target,
-        u,
-        prior.kind,
-        prior.a,
-        prior.b,
-        prior.u_low,
-        prior.u_high,
-        prior.scale,
-        prior.table_x,
-        prior.table_y,
-        prior.table_start,
-        prior.table_len,
-        prior.log10,
-    )
+            u = min(max(low + ndtr(z[j]) * width, _U_MIN), _U_MAX)
+            target[j] = _parametric(kind, a, b, u) * scale
+    else:
+        kinds, lows, highs, scales = prior.kind, prior.u_low, prior.u_high, prior.scale
+        table_x, table_y, table_start, table_len = prior.table_x, prior.table_y, prior.table_start, prior.table_len
+        a_all, b_all, log10 = prior.a, prior.b, prior.log10
+        for j in range(n):
+            u = ndtr(z[j])
+            component = row
+            if kind == _MIXTURE:
+                m = table_start[row]
+                while m < table_start[row] + table_len[row] - 1 and u >= table_x[m]:
+                    m += 1
+                below = table_x[m - 1] if m > table_start[row] else 0.0
+                u = (u - below) / (table_x[m] - below)
+                component = int(table_y[m])
+            target[j] = _from_uniform(
+                component, u, kinds, a_all, b_all, lows, highs, scales, table_x, table_y, table_start, table_len, log10
+            )
 
 
 @_jit
