@@ -524,19 +524,37 @@ def _ceiling_row(raw: np.ndarray, ceiling: np.ndarray, power: np.ndarray, mode: 
         out[:n] = raw[:n]
 
 
-@_inline
-def _advance_year(k: int, n: int, plan, block: _Block) -> np.ndarray:
-    """Compute year ``k`` of the block; return its log10 values, shape (N_VARIABLES, B).
-
-    Years must be visited in order 0, 1, ...; the previous year's values stay in
-    ``block.rows[(k - 1) % 2]``.
-    """
-    values, increments, ratios = block.values, block.increments, block.ratios
-    power, elapsed = block.power, block.elapsed
-    out = block.rows[k % 2]
+@_jit
+def _year_inputs(plan, block: _Block):
+    """Return what :func:`_advance_year` reads besides ``k`` and ``n``, taken out of their tuples."""
     modes = (plan.cap_mode, plan.hardware_mode, plan.algorithms_mode)
+    state = (block.values, block.increments, block.ratios, block.power, block.elapsed, block.rows)
+    return modes, plan.interval_regime, state
+
+
+@_inline
+def _advance_year(
+    k: int,
+    n: int,
+    modes: tuple[int, int, int],
+    interval_regime: np.ndarray,
+    values: np.ndarray,
+    increments: np.ndarray,
+    ratios: np.ndarray,
+    power: np.ndarray,
+    elapsed: np.ndarray,
+    rows_by_parity: np.ndarray,
+) -> np.ndarray:
+    """Compute year ``k`` of a block; return its log10 values, shape (N_VARIABLES, B).
+
+    The arrays are a :class:`_Block`'s, passed one by one (a tuple member read per
+    year costs a reference count); ``modes`` are the cap, hardware and algorithm
+    ceiling modes. Years must be visited in order 0, 1, ...; the previous year's
+    values stay in ``rows_by_parity[(k - 1) % 2]``.
+    """
+    out = rows_by_parity[k % 2]
     if k > 0:
-        r = plan.interval_regime[k - 1]
+        r = interval_regime[k - 1]
         for q in range(4):
             e, de = elapsed[q], increments[q, r]
             for j in range(n):
@@ -553,9 +571,9 @@ def _advance_year(k: int, n: int, plan, block: _Block) -> np.ndarray:
         cap[j] = (values[VALUE_CAP, j] + values[VALUE_CAP_SCALE, j]) + elapsed[GROWTH_CAP, j]
         physical[j] = values[VALUE_SPEND, j] + elapsed[GROWTH_SPEND, j]
         effective[j] = values[VALUE_FLOP_PER_USD, j] + elapsed[GROWTH_HARDWARE, j]
-    _ceiling_row(physical, cap, power[0], plan.cap_mode, spend, n)
-    _ceiling_row(effective, values[VALUE_MAX_FLOP_PER_USD], power[1], plan.hardware_mode, fpu, n)
-    _ceiling_row(elapsed[GROWTH_ALGORITHMS], values[VALUE_MAX_GAIN], power[2], plan.algorithms_mode, algo, n)
+    _ceiling_row(physical, cap, power[0], modes[0], spend, n)
+    _ceiling_row(effective, values[VALUE_MAX_FLOP_PER_USD], power[1], modes[1], fpu, n)
+    _ceiling_row(elapsed[GROWTH_ALGORITHMS], values[VALUE_MAX_GAIN], power[2], modes[2], algo, n)
     for j in range(n):
         physical[j] = spend[j] + fpu[j] + values[VALUE_UTILIZATION, j]
         effective[j] = physical[j] + algo[j]
@@ -579,11 +597,14 @@ def propagate(params: np.ndarray, plan, trajectories_out: np.ndarray) -> None:
     variable_slot = plan.variable_slot
     n_draws, n_years = params.shape[1], trajectories_out.shape[2]
     block = _new_block(params.shape[0], plan.rate_row.shape[1])
+    modes, interval_regime, (values, increments, ratios, power, elapsed, rows_by_parity) = _year_inputs(plan, block)
     for start in range(0, n_draws, BLOCK_SIZE):
         n = min(BLOCK_SIZE, n_draws - start)
         _start_block(params, start, n, plan, block)
         for k in range(n_years):
-            rows = _advance_year(k, n, plan, block)
+            rows = _advance_year(
+                k, n, modes, interval_regime, values, increments, ratios, power, elapsed, rows_by_parity
+            )
             for v in range(N_VARIABLES):
                 slot = variable_slot[v]
                 if slot >= 0:
@@ -663,7 +684,17 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     n_thresholds, n_costs = stream.threshold_variable.shape[0], stream.cost_year.shape[0]
     n_crossing = stream.n_crossing_bins
     utilization_row = plan.value_row[VALUE_UTILIZATION]
+    # Tuple members are taken out once: reading one inside a loop costs a reference count.
+    histogram, parameter_histogram, cost_histogram = counts.histogram, counts.parameter_histogram, counts.cost_histogram
+    exceed_in, exceed_by, crossing = counts.exceed_in, counts.exceed_by, counts.crossing
+    variable_low, parameter_low, cost_low = stream.variable_low, stream.parameter_low, stream.cost_low
+    threshold_variable, threshold_sign = stream.threshold_variable, stream.threshold_sign
+    threshold_log10, threshold_row = stream.threshold_log10, stream.threshold_row
+    cost_year, cost_log10, cost_row = stream.cost_year, stream.cost_log10, stream.cost_row
+    crossing_start, crossing_inverse_width = years[0], 1.0 / stream.crossing_width
     block = _new_block(n_params, plan.rate_row.shape[1])
+    log_params, rows_by_parity = block.log_params, block.rows
+    modes, interval_regime, (values, increments, ratios, power, elapsed, rows_by_parity) = _year_inputs(plan, block)
     bins = np.empty(BLOCK_SIZE, dtype=np.int64)
     sums = np.zeros((moments.shape[0], n_years, 8))
     squares = np.zeros((moments.shape[0], n_years, 8))
@@ -674,52 +705,57 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     for start in range(0, n_draws, BLOCK_SIZE):
         n = min(BLOCK_SIZE, n_draws - start)
         _start_block(params, start, n, plan, block)
-        log_params = block.log_params
         for row in range(n_params):
             _histogram_row(
-                log_params[row],
-                n,
-                stream.parameter_low[row],
-                inverse_width,
-                n_bins,
-                bins,
-                counts.parameter_histogram[row],
+                log_params[row], n, parameter_low[row], inverse_width, n_bins, bins, parameter_histogram[row]
             )
         for t in range(n_thresholds):
-            sign, level, row = stream.threshold_sign[t], stream.threshold_log10[t], stream.threshold_row[t]
+            sign, level, row = threshold_sign[t], threshold_log10[t], threshold_row[t]
             for j in range(n):
                 limits[t, j] = sign * (level + log_params[row, j] if row >= 0 else level)
             reached[t, :n] = 0
         for k in range(n_years):
-            rows = _advance_year(k, n, plan, block)
+            rows = _advance_year(
+                k, n, modes, interval_regime, values, increments, ratios, power, elapsed, rows_by_parity
+            )
             for v in range(N_VARIABLES):
                 slot = variable_slot[v]
                 if slot >= 0:
-                    _histogram_row(
-                        rows[v], n, stream.variable_low[slot], inverse_width, n_bins, bins, counts.histogram[slot, k]
-                    )
+                    _histogram_row(rows[v], n, variable_low[slot], inverse_width, n_bins, bins, histogram[slot, k])
                     _add_moments(rows[v], n, sums[slot, k], squares[slot, k])
             for t in range(n_thresholds):
-                _count_threshold(t, k, n, stream, block, limits[t], reached[t], crossing_year[t], counts)
+                v = threshold_variable[t]
+                hits, past = _count_threshold(
+                    k,
+                    n,
+                    rows[v],
+                    rows_by_parity[(k + 1) % 2, v],
+                    threshold_sign[t],
+                    years,
+                    limits[t],
+                    reached[t],
+                    crossing_year[t],
+                )
+                exceed_in[t, k] += hits
+                exceed_by[t, k] += past
             for c in range(n_costs):
-                if stream.cost_year[c] != k:
+                if cost_year[c] != k:
                     continue
-                level, row = stream.cost_log10[c], stream.cost_row[c]
+                level, row = cost_log10[c], cost_row[c]
                 for j in range(n):
                     limit = level + log_params[row, j] if row >= 0 else level
                     cost[j] = limit - rows[FLOP_PER_USD, j] - log_params[utilization_row, j]
-                _histogram_row(cost, n, stream.cost_low[c, 0], inverse_width, n_bins, bins, counts.cost_histogram[c, 0])
+                _histogram_row(cost, n, cost_low[c, 0], inverse_width, n_bins, bins, cost_histogram[c, 0])
                 for j in range(n):
                     cost[j] -= rows[ALGO_MULTIPLIER, j]
-                _histogram_row(cost, n, stream.cost_low[c, 1], inverse_width, n_bins, bins, counts.cost_histogram[c, 1])
-        crossing_start, crossing_inverse_width = years[0], 1.0 / stream.crossing_width
+                _histogram_row(cost, n, cost_low[c, 1], inverse_width, n_bins, bins, cost_histogram[c, 1])
         for t in range(n_thresholds):
             for j in range(n):
                 if reached[t, j]:
                     b = int((crossing_year[t, j] - crossing_start) * crossing_inverse_width)
-                    counts.crossing[t, min(max(b, 0), n_crossing - 1)] += 1
+                    crossing[t, min(max(b, 0), n_crossing - 1)] += 1
                 else:
-                    counts.crossing[t, n_crossing] += 1
+                    crossing[t, n_crossing] += 1
     for slot in range(moments.shape[0]):
         for k in range(n_years):
             total = 0.0
@@ -733,20 +769,21 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
 
 @_inline
 def _count_threshold(
-    t: int,
     k: int,
     n: int,
-    stream,
-    block: _Block,
+    current: np.ndarray,
+    before: np.ndarray,
+    sign: float,
+    years: np.ndarray,
     limits: np.ndarray,
     reached: np.ndarray,
     crossing_year: np.ndarray,
-    counts,
-) -> None:
-    """Count year ``k``'s exceedances of threshold ``t`` and note first crossings (interpolated in log10)."""
-    v, sign = stream.threshold_variable[t], stream.threshold_sign[t]
-    current, before = block.rows[k % 2, v], block.rows[(k + 1) % 2, v]
-    years = stream.years
+) -> tuple[int, int]:
+    """Count year ``k``'s draws past a threshold, and draws past it by year ``k``; note first crossings.
+
+    ``current`` and ``before`` are the variable's log10 values in years ``k`` and
+    ``k - 1``; a first crossing's year is interpolated linearly in log10 between them.
+    """
     start_year = years[max(k - 1, 0)]
     span = years[k] - start_year
     hits = 0
@@ -760,8 +797,7 @@ def _count_threshold(
         reached[j] = 1 if hit else reached[j]
         hits += 1 if hit else 0
         past += reached[j]
-    counts.exceed_in[t, k] += hits
-    counts.exceed_by[t, k] += past
+    return hits, past
 
 
 @_jit
