@@ -93,7 +93,6 @@ _U_MAX = 1.0 - 2.0**-53
 # error_model="numpy": a division by zero gives inf/nan instead of a branch that raises,
 # which would stop loops from vectorizing.
 _jit = numba.njit(nogil=True, cache=True, error_model="numpy")
-_inline = numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
 
 
 @_jit
@@ -169,7 +168,7 @@ def ndtri(p: float) -> float:
     return _ndtri_lower(p)
 
 
-@_inline
+@_jit
 def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length: int) -> float:
     """Piecewise-linear interpolation through ``length`` points, clamped at both ends."""
     if x <= xs[start]:
@@ -184,7 +183,7 @@ def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length
     return ys[i] + w * (ys[i + 1] - ys[i])
 
 
-@_inline
+@_jit
 def _parametric(kind: int, a: float, b: float, u: float) -> float:
     """Inverse CDF of a parametric prior at ``u`` [written units]."""
     if kind == _NORMAL:
@@ -198,7 +197,7 @@ def _parametric(kind: int, a: float, b: float, u: float) -> float:
     return a
 
 
-@_inline
+@_jit
 def _from_uniform(
     row: int,
     u: float,
@@ -264,7 +263,7 @@ _LG = (
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 
 
-@_inline
+@_jit
 def vectorizable_log(x: float) -> float:
     """Natural logarithm without branches (fdlibm's ``__ieee754_log``), so loops over it vectorize.
 
@@ -302,13 +301,13 @@ _EXP_P = (
 )
 
 
-@_inline
+@_jit
 def _power_of_two(k: int) -> float:
     """Return 2^k for -1022 <= k <= 1023, built from its bits."""
     return _bits_float((k + 1023) << 52)
 
 
-@_inline
+@_jit
 def vectorizable_exp(x: float) -> float:
     """Exponential without branches (fdlibm's ``__ieee754_exp``, < 1 ulp), so loops over it vectorize.
 
@@ -328,13 +327,13 @@ def vectorizable_exp(x: float) -> float:
     return value if x == x else x
 
 
-@_inline
+@_jit
 def _log10(x: float) -> float:
     """Return log10(x) (vectorizable)."""
     return vectorizable_log(x) * _LOG10_E
 
 
-@_inline
+@_jit
 def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: int) -> None:
     """Draw prior row ``row`` for draws ``start .. start + n`` from its normals ``z[:n]`` [canonical units].
 
@@ -435,7 +434,7 @@ def draw_parameters(rng, prior, out: np.ndarray) -> None:
 
 #: Draws propagated together: every per-year loop runs over a block, so the compiler
 #: vectorizes it and one (variable, year) histogram row stays in cache.
-BLOCK_SIZE = 128
+BLOCK_SIZE = 1024
 
 
 class _Block(NamedTuple):
@@ -464,7 +463,7 @@ def _new_block(n_params: int, n_regimes: int) -> _Block:
     )
 
 
-@_inline
+@_jit
 def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) -> None:
     """Set up draws ``start .. start + n`` of ``params`` for :func:`_advance_year`."""
     log_params, values, increments = block.log_params, block.values, block.increments
@@ -505,7 +504,7 @@ def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) ->
             ratios[2, r, j] = vectorizable_exp(_LN10 * increments[GROWTH_ALGORITHMS, r, j])
 
 
-@_inline
+@_jit
 def _ceiling_row(raw: np.ndarray, ceiling: np.ndarray, power: np.ndarray, mode: int, out: np.ndarray, n: int) -> None:
     """Apply a hard (min) or soft (x c / (x + c)) ceiling to log10 values ``raw``.
 
@@ -532,7 +531,7 @@ def _year_inputs(plan, block: _Block):
     return modes, plan.interval_regime, state
 
 
-@_inline
+@_jit
 def _advance_year(
     k: int,
     n: int,
@@ -612,7 +611,7 @@ def propagate(params: np.ndarray, plan, trajectories_out: np.ndarray) -> None:
                         trajectories_out[slot, start + j, k] = rows[v, j]
 
 
-@_inline
+@_jit
 def _histogram_row(
     values: np.ndarray, n: int, low: float, inverse_width: float, n_bins: int, bins: np.ndarray, histogram: np.ndarray
 ) -> None:
@@ -627,7 +626,7 @@ def _histogram_row(
         histogram[bins[j]] += 1
 
 
-@_inline
+@_jit
 def _add_moments(values: np.ndarray, n: int, sums: np.ndarray, squares: np.ndarray) -> None:
     """Add ``values[:n]`` and their squares into 8 lanes of partial sums.
 
@@ -767,7 +766,7 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
             moments[slot, k, 1] += total_of_squares
 
 
-@_inline
+@_jit
 def _count_threshold(
     k: int,
     n: int,
