@@ -1,10 +1,18 @@
 """Numba kernels on plain arrays; the only module that imports numba.
 
-One call of :func:`simulate_chunk` samples every prior of a chunk of draws and
-propagates each draw's trajectory along the year grid, in log10 space, in one
-pass with no per-parameter temporaries. The chunk's random numbers come from the
-numpy ``Generator`` it is handed (numba consumes it natively, bit for bit the same
-stream as numpy), so a chunk's output depends only on its seed.
+One call of :func:`simulate_chunk` (or :func:`stream_chunk`) samples every prior
+of a chunk of draws and propagates the trajectories along the year grid, in log10
+space. The chunk's random numbers come from the numpy ``Generator`` it is handed
+(numba consumes it natively, bit for bit the same stream as numpy), so a chunk's
+output depends only on its seed.
+
+Draws go through in blocks of :data:`BLOCK_SIZE`: every step is a loop over the
+block's draws with no calls to libm and no branches, which the compiler turns into
+8-wide AVX-512 (or 4-wide AVX2) instructions; that is why the elementary functions
+below are written out. Each draw's arithmetic is the same whatever its place in a
+block, so results do not depend on the block size (a test shifts draws across block
+boundaries). Helpers take arrays, not tuples of arrays, wherever they are called per
+block and year: handing numba a tuple costs a reference count per member.
 """
 
 from __future__ import annotations
@@ -229,8 +237,13 @@ def _from_uniform(
 # Vectorizable elementary functions                                            #
 # --------------------------------------------------------------------------- #
 # numba's LLVM has no vector maths library, so a loop that calls libm's log runs one
-# element at a time. These branch-free versions (fdlibm's algorithm, <= 1 ulp) let
-# the compiler run 8 draws per instruction on AVX-512.
+# element at a time. These branch-free versions let the compiler run 8 draws per
+# instruction on AVX-512; they follow fdlibm's e_log.c and e_exp.c (algorithms and
+# coefficients, within 1 ulp of libm; tests check it), whose notice is:
+#   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+#   Developed at SunPro, a Sun Microsystems, Inc. business. Permission to use, copy,
+#   modify, and distribute this software is freely granted, provided that this
+#   notice is preserved.
 
 
 @intrinsic
