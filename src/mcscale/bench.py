@@ -16,7 +16,7 @@ with ``N`` draws (``--draws``, default 10^6):
   generators, on 1 thread and on 2 threads (a thread pool over the chunks); with
   ``squigglepy`` importable, one question of the same model drawn with squigglepy.
 - **Peak memory of streaming** at ``N``, ``10 N`` and (``--full``) ``100 N`` draws, each
-  in a fresh subprocess that prints its own ``ru_maxrss``, minus that of a subprocess
+  in a fresh subprocess that prints its own peak RSS (``VmHWM``), minus that of a subprocess
   that only imports mcscale and runs 1000 draws (interpreter, imports, loaded kernels).
 - **JIT.** A subprocess with ``NUMBA_CACHE_DIR`` pointed at a new, empty folder times
   its first materialized and streaming runs of 1000 draws minus second ones (compile
@@ -117,13 +117,13 @@ print(json.dumps(out))
 
 # Fresh interpreter: one streaming run; prints its own peak RSS as one JSON line.
 _MEMORY_PROBE = """
-import json, resource, sys, time
+import json, sys, time
 import mcscale
+from mcscale.bench import _peak_rss_mib
 started = time.perf_counter()
 result = mcscale.run(sys.argv[1], n_draws=int(sys.argv[2]), seed=0, threads=int(sys.argv[3]), mode="stream")
 seconds = time.perf_counter() - started
-print(json.dumps({"n_draws": result.n_draws, "seconds": seconds,
-                  "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"n_draws": result.n_draws, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}))
 """
 
 
@@ -224,7 +224,18 @@ def _reset_peak_rss() -> bool:
 
 
 def _peak_rss_mib() -> float:
-    """Return the peak resident set size since the last reset [MiB]."""
+    """Return this process's peak resident set size since the last reset [MiB].
+
+    Linux's ``VmHWM`` where there is one: ``ru_maxrss`` of a process started by a large
+    parent starts at the parent's peak (the kernel carries it over the exec), which
+    would hide a subprocess's own peak; else ``ru_maxrss``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     return _maxrss_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
@@ -515,8 +526,8 @@ def measure_stream_memory(scenario_file: Path, sizes: list[int], threads: int) -
     """Peak RSS of streaming runs, each in a fresh subprocess, above an imports-only baseline.
 
     The baseline subprocess imports mcscale and runs ``COMPILE_DRAWS`` streaming draws
-    (interpreter, imports and loaded kernels). ``ru_maxrss`` of children is a maximum
-    over all of them, so each subprocess reports its own.
+    (interpreter, imports and loaded kernels). Each subprocess reports its own peak
+    (:func:`_peak_rss_mib`).
 
     Returns
     -------
@@ -525,11 +536,11 @@ def measure_stream_memory(scenario_file: Path, sizes: list[int], threads: int) -
         ``above_baseline_mib``, ``above_baseline_mb`` [10^6 bytes] and ``seconds``.
     """
     baseline = _python(_MEMORY_PROBE, str(scenario_file), str(COMPILE_DRAWS), "1")
-    base = _maxrss_mib(baseline["ru_maxrss"])
+    base = baseline["peak_rss_mib"]
     runs = []
     for n in sizes:
         probe = _python(_MEMORY_PROBE, str(scenario_file), str(n), str(threads))
-        peak = _maxrss_mib(probe["ru_maxrss"])
+        peak = probe["peak_rss_mib"]
         runs.append(
             {
                 "n_draws": probe["n_draws"],

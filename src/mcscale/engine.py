@@ -478,6 +478,65 @@ def _padded_low(minimum: float, maximum: float) -> tuple[float, float]:
     return low, maximum + pad - low
 
 
+#: Pilot draws propagated at a time: bounds the pilot's memory (7 MB for 36 years).
+PILOT_SLICE = 4096
+
+
+class _Extremes:
+    """Running minimum and maximum of several series, updated slice by slice."""
+
+    def __init__(self, n: int) -> None:
+        self.low = np.full(n, np.inf)
+        self.high = np.full(n, -np.inf)
+
+    def update(self, i: int, values: np.ndarray) -> None:
+        self.low[i] = min(self.low[i], float(values.min()))
+        self.high[i] = max(self.high[i], float(values.max()))
+
+
+def _pilot_extremes(
+    scenario: Scenario,
+    costs: list[CostSpec],
+    table: PriorTable,
+    names: list[str],
+    plan: ModelPlan,
+    seed: int,
+    chunk_length: int,
+) -> tuple[_Extremes, _Extremes, _Extremes]:
+    """Return the ranges of log10 values in chunk 0: per kept variable, per parameter, per cost (physical, effective).
+
+    Chunk 0's trajectories are propagated :data:`PILOT_SLICE` draws at a time (a
+    draw's trajectory does not depend on its neighbours), so the pilot never holds the
+    whole chunk's (draw, year) arrays.
+    """
+    rows = {name: i for i, name in enumerate(names)}
+    slots = [v for v in range(kernels.N_VARIABLES) if plan.variable_slot[v] >= 0]
+    n_years = scenario.n_years
+    params = np.empty((table.n_params, chunk_length))
+    kernels.draw_parameters(chunk_generator(seed, 0), table, params)
+    log_params = np.log10(params)
+    parameters = _Extremes(table.n_params)
+    for row in range(table.n_params):
+        parameters.update(row, log_params[row])
+    variables = _Extremes(len(slots))
+    cost_ranges = _Extremes(2 * len(costs))
+    cost_year = [int(round((c.year - scenario.start) / scenario.step)) for c in costs]
+    fpu_slot, algo_slot = slots.index(kernels.FLOP_PER_USD), slots.index(kernels.ALGO_MULTIPLIER)
+    for start in range(0, chunk_length, PILOT_SLICE):
+        stop = min(start + PILOT_SLICE, chunk_length)
+        trajectories = np.empty((len(slots), stop - start, n_years))
+        kernels.propagate(np.ascontiguousarray(params[:, start:stop]), plan, trajectories)
+        for slot in range(len(slots)):
+            variables.update(slot, trajectories[slot])
+        log_utilization = log_params[rows["utilization.value"], start:stop]
+        for c, (spec, k) in enumerate(zip(costs, cost_year, strict=True)):
+            limit = spec.log10_value + (log_params[rows[spec.row_name], start:stop] if spec.row_name else 0.0)
+            physical = limit - trajectories[fpu_slot, :, k] - log_utilization
+            cost_ranges.update(2 * c, physical)
+            cost_ranges.update(2 * c + 1, physical - trajectories[algo_slot, :, k])
+    return variables, parameters, cost_ranges
+
+
 def build_stream_plan(
     scenario: Scenario,
     thresholds: list[Threshold],
@@ -485,8 +544,8 @@ def build_stream_plan(
     table: PriorTable,
     names: list[str],
     plan: ModelPlan,
-    pilot_params: np.ndarray,
-    pilot_trajectories: np.ndarray,
+    seed: int,
+    chunk_length: int,
 ) -> StreamPlan:
     """Choose histogram ranges from a pilot chunk and encode thresholds for the kernel.
 
@@ -494,36 +553,27 @@ def build_stream_plan(
     size). Values beyond a range land in the under- or overflow bin and are counted.
     """
     rows = {name: i for i, name in enumerate(names)}
-    slots = [v for v in range(kernels.N_VARIABLES) if plan.variable_slot[v] >= 0]
-    lows, spans = [], []
-    for slot in range(len(slots)):
-        low, span = _padded_low(float(pilot_trajectories[slot].min()), float(pilot_trajectories[slot].max()))
-        lows.append(low)
-        spans.append(span)
-    log_params = np.log10(pilot_params)
-    parameter_lows = []
-    for row in range(table.n_params):
-        low, span = _padded_low(float(log_params[row].min()), float(log_params[row].max()))
-        parameter_lows.append(low)
-        spans.append(span)
+    variables, parameters, cost_ranges = _pilot_extremes(scenario, costs, table, names, plan, seed, chunk_length)
+    spans = []
+
+    def padded_lows(extremes: _Extremes) -> np.ndarray:
+        lows = []
+        for minimum, maximum in zip(extremes.low, extremes.high, strict=True):
+            low, span = _padded_low(float(minimum), float(maximum))
+            lows.append(low)
+            spans.append(span)
+        return np.array(lows)
+
+    variable_low, parameter_low = padded_lows(variables), padded_lows(parameters)
+    cost_low = padded_lows(cost_ranges).reshape(len(costs), 2)
     variable_index = {name: v for v, name in enumerate(TRAJECTORY_VARIABLES)}
     years = year_grid(scenario)
     cost_year = np.array([int(round((c.year - scenario.start) / scenario.step)) for c in costs], dtype=np.int64)
-    cost_low = np.zeros((len(costs), 2))
-    fpu = pilot_trajectories[slots.index(kernels.FLOP_PER_USD)]
-    algo = pilot_trajectories[slots.index(kernels.ALGO_MULTIPLIER)]
-    log_utilization = log_params[rows["utilization.value"]]
-    for c, (spec, k) in enumerate(zip(costs, cost_year, strict=True)):
-        limit = spec.log10_value + (log_params[rows[spec.row_name]] if spec.row_name else 0.0)
-        physical = limit - fpu[:, k] - log_utilization
-        for j, values in enumerate((physical, physical - algo[:, k])):
-            cost_low[c, j], span = _padded_low(float(values.min()), float(values.max()))
-            spans.append(span)
     return StreamPlan(
         bin_width=STREAM_BIN_WIDTH,
         n_bins=int(math.ceil(max(spans) / STREAM_BIN_WIDTH)),
-        variable_low=np.array(lows),
-        parameter_low=np.array(parameter_lows),
+        variable_low=variable_low,
+        parameter_low=parameter_low,
         threshold_variable=np.array([variable_index[t.variable] for t in thresholds], dtype=np.int64),
         threshold_sign=np.array([float(t.sign) for t in thresholds]),
         threshold_log10=np.array([t.log10_value for t in thresholds]),
@@ -595,11 +645,7 @@ def simulate_stream(
     table, names, plan, variables = compile_plan(scenario)
     years = year_grid(scenario)
     started = time.perf_counter()
-    pilot_params = np.empty((table.n_params, layout.chunk_length))
-    pilot_trajectories = np.empty((len(variables), layout.chunk_length, len(years)))
-    kernels.simulate_chunk(chunk_generator(seed, 0), table, plan, pilot_params, pilot_trajectories)
-    stream = build_stream_plan(scenario, thresholds, costs, table, names, plan, pilot_params, pilot_trajectories)
-    del pilot_params, pilot_trajectories
+    stream = build_stream_plan(scenario, thresholds, costs, table, names, plan, seed, layout.chunk_length)
 
     local = threading.local()
     all_counts: list[StreamCounts] = []
