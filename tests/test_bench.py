@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mcscale
@@ -110,6 +111,16 @@ def test_stream_memory_probe_reports_its_own_peak() -> None:
     (run,) = memory["runs"]
     assert run["n_draws"] == 5000 and run["peak_rss_mib"] > 0
     assert run["above_baseline_mb"] == pytest.approx(run["above_baseline_mib"] * 2**20 / 1e6)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_a_probe_does_not_inherit_the_parents_peak() -> None:
+    # ru_maxrss of a spawned child starts at its parent's peak; the probe must not.
+    ballast = np.ones(800 * 2**20 // 8)  # 800 MiB resident in this process
+    parent = bench._peak_rss_mib()
+    child = bench._python("import json; from mcscale.bench import _peak_rss_mib; print(json.dumps(_peak_rss_mib()))")
+    assert parent > 800 > child + 200
+    del ballast
 
 
 def test_default_json_path_is_in_the_checkout(tmp_path: Path) -> None:
