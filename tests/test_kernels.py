@@ -88,3 +88,12 @@ def test_a_draws_trajectory_does_not_depend_on_its_place_in_a_block():
         part = np.empty((len(variables), n - offset, n_years))
         kernels.propagate(np.ascontiguousarray(params[:, offset:]), plan, part)
         assert np.array_equal(part, whole[:, offset:])
+
+
+def test_histogram_counts_nan_and_infinities_inside_the_histogram():
+    # NaN must never become an index outside the array (it counts as underflow).
+    values = np.array([np.nan, -np.inf, np.inf, 0.0, 0.0049, 0.005, 1e300, -1e300])
+    histogram = np.zeros(10 + 2, dtype=np.int64)
+    kernels._histogram_row(values, len(values), 0.0, 200.0, 10, np.empty(len(values), dtype=np.int64), histogram)
+    assert histogram[0] == 3 and histogram[-1] == 2  # NaN, -inf, -1e300 | inf, 1e300
+    assert histogram[1] == 2 and histogram[2] == 1 and histogram.sum() == len(values)

@@ -75,6 +75,17 @@ EXTRA_CASES: list[BadCase] = [
     ),
     BadCase("utilization-fixed-above-one", {"utilization.value": 1.5}, (problem("utilization.value", "(0, 1]"),)),
     BadCase("utilization-fixed-zero", {"utilization.value": 0}, (problem("utilization.value", "(0, 1]"),)),
+    # a table gives its lowest value exactly: 0 would be a run with no compute (log10 -inf)
+    BadCase(
+        "utilization-lookup-zero",
+        {"utilization.value": {"dist": "lookup", "of": "spend.initial", "points": [[1e8, 0.0], [3e8, 0.4]]}},
+        (problem("utilization.value", "(0, 1]"),),
+    ),
+    BadCase(
+        "utilization-percentiles-zero",
+        {"utilization.value": {"dist": "percentiles", "points": [[5, 0.0], [50, 0.3], [95, 0.5]]}},
+        (problem("utilization.value", "(0, 1]"),),
+    ),
     BadCase(
         "percentile-values-decrease",
         {"milestone.requirement": {"dist": "percentiles", "log10": True, "points": [[10, 30], [50, 29], [90, 35]]}},

@@ -483,15 +483,29 @@ PILOT_SLICE = 4096
 
 
 class _Extremes:
-    """Running minimum and maximum of several series, updated slice by slice."""
+    """Running minimum and maximum of the finite values of several series, updated slice by slice.
+
+    Infinite values (log10 of a zero utilization, say) are left to the under- and
+    overflow bins; a series with no finite value gets the range [0, 0].
+    """
 
     def __init__(self, n: int) -> None:
-        self.low = np.full(n, np.inf)
-        self.high = np.full(n, -np.inf)
+        self._low = np.full(n, np.inf)
+        self._high = np.full(n, -np.inf)
 
     def update(self, i: int, values: np.ndarray) -> None:
-        self.low[i] = min(self.low[i], float(values.min()))
-        self.high[i] = max(self.high[i], float(values.max()))
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            self._low[i] = min(self._low[i], float(finite.min()))
+            self._high[i] = max(self._high[i], float(finite.max()))
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.where(np.isfinite(self._low), self._low, 0.0)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.where(np.isfinite(self._high), self._high, 0.0)
 
 
 def _pilot_extremes(

@@ -280,7 +280,7 @@ _SMALLEST_NORMAL = 2.2250738585072014e-308
 def vectorizable_log(x: float) -> float:
     """Natural logarithm without branches (fdlibm's ``__ieee754_log``), so loops over it vectorize.
 
-    Exact for what the engine takes logs of (positive, finite); ``x <= 0`` gives
+    Within 1 ulp of libm for positive finite ``x`` (tests check it); ``x <= 0`` gives
     NaN or -inf, ``inf`` gives inf, subnormals are rescaled.
     """
     scaled = x * 18014398509481984.0 if x < _SMALLEST_NORMAL else x  # 2^54
@@ -631,9 +631,13 @@ def _histogram_row(
     """Count ``values[:n]`` into ``histogram``: bin 0 is underflow, ``n_bins + 1`` overflow.
 
     ``bins`` is scratch; the bin indices are computed in a loop of their own, which vectorizes.
+    -inf counts as underflow, inf as overflow, and NaN as underflow (the comparisons
+    are written so that NaN can never become an index outside the histogram).
     """
     for j in range(n):
-        position = min(max((values[j] - low) * inverse_width, -1.0), float(n_bins))
+        position = (values[j] - low) * inverse_width
+        position = position if position >= -1.0 else -1.0  # NaN fails the test
+        position = position if position <= n_bins else float(n_bins)
         bins[j] = math.floor(position) + 1
     for j in range(n):
         histogram[bins[j]] += 1

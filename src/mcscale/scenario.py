@@ -633,7 +633,9 @@ def _check_domain(spec: PriorSpec, path: str, domain: str, problems: _Problems) 
         if spec.dist != "fixed" and spec.dist != "lookup":
             spec = replace(spec, lower=max(spec.lower, 0.0), upper=min(spec.upper, 1.0))
         low, high = spec.support()
-        if low < 0 or high > 1 or (spec.is_fixed and low <= 0):
+        # A table can give exactly its lowest value: a 0 there would be a run with no compute.
+        exact_low = spec.is_fixed or spec.dist in ("lookup", "percentiles")
+        if low < 0 or high > 1 or (exact_low and low <= 0):
             problems.add(path, "must lie in (0, 1]")
         elif low >= high and not spec.is_fixed:
             problems.add(path, "has no probability mass in (0, 1]")
