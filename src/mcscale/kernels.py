@@ -311,7 +311,7 @@ def _erfc_nonnegative(z: float) -> float:
     b1, b2 = u2 * b1 - b2 + -0.009561514786808393, b1
     b1, b2 = u2 * b1 - b2 + 0.019476473204185916, b1
     b1, b2 = u2 * b1 - b2 + 0.6419697923564903, b1
-    g = u * b1 - b2 + -0.6513268598908546
+    g = u * b1 - b2 + -0.6513268598908564  # c0 set so that erfc(0) is exactly 1
     # exp(-z^2) to full relative precision: z = high + low with high^2 exact (26 bits).
     high = _bits_float(_float_bits(z) & -134217728)  # clear the low 27 mantissa bits
     low = z - high
