@@ -133,3 +133,14 @@ def test_default_json_path_is_in_the_checkout(tmp_path: Path) -> None:
 
     path = bench.default_json_path(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
     assert path.name in ("20260102T030405Z.json", "mcscale-bench-20260102T030405Z.json")
+
+
+@pytest.mark.parametrize(("load", "warned"), [(0.3, False), (1.2, True)])
+def test_table_warns_when_the_machine_was_busy(record: dict, load: float, warned: bool) -> None:
+    import io
+
+    busy = json.loads(json.dumps(record))
+    busy["machine"].update(cpu_count=2, load_average=[load, load, load])
+    out = io.StringIO()
+    bench.print_table(busy, file=out)
+    assert ("WARNING: load average" in out.getvalue()) is warned

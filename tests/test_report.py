@@ -21,6 +21,7 @@ from helpers import scenario_text
 from mcscale.cli import bundled_scenarios, main
 from mcscale.query import answer, scenario_queries
 from mcscale.report import answer_cells, comparison_report, prior_table, scenario_report
+from mcscale.results import format_probability
 
 matplotlib.use("Agg")
 
@@ -108,14 +109,13 @@ def test_every_answer_in_the_report_equals_the_query_engine(baseline, page, caps
         question, value, mcse = (cell["text"] for cell in row["cells"])
         assert question == expected["question"]
         assert row["attrs"]["data-value"] == repr(expected["value"])
-        assert value == f"{expected['value']:.4f}"
-        assert mcse == f"{expected['mcse']:.4f}"
+        assert (value, mcse) == format_probability(expected["value"], expected["mcse"])
 
 
 def test_answer_cells_of_every_kind(baseline):
     ask = mcscale.ask
     p = ask(baseline, "P(effective_flop >= 1000 x GPT-4 by 2030)")
-    assert answer_cells(p) == (f"{p.value:.4f}", f"{p.mcse:.4f}")
+    assert answer_cells(p) == format_probability(p.value, p.mcse)
     never = ask(baseline, "P(effective_flop >= 1e60 by 2030)")
     assert answer_cells(never) == (
         "0.0000",
@@ -206,7 +206,7 @@ def test_comparison_puts_answers_side_by_side(capsys):
             expected = engine.get(question) or answer(result, mcscale.query.parse_question(question)).to_dict()
             assert item == expected
             assert cell["attrs"]["data-value"] == repr(expected["value"])
-            assert cell["text"].startswith(f"{expected['value']:.4f}")
+            assert cell["text"].startswith(format_probability(expected["value"], expected["mcse"] or 0.0)[0])
     assert len(parsed.images) == 4
 
 

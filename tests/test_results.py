@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import mcscale
-from mcscale.results import SUMMARY_QUANTILES
+from mcscale.results import SUMMARY_QUANTILES, format_probability
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +71,16 @@ def test_failed_write_leaves_nothing(baseline, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         baseline.to_netcdf(tmp_path / "run.nc")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "mcse", "text"),
+    [
+        (0.8220, 0.0012, ("0.8220", "0.0012")),  # 10^5 draws: four decimals
+        (0.0078, 0.00028, ("0.00780", "0.00028")),
+        (0.821673, 3.8e-5, ("0.821673", "0.000038")),  # 10^8 draws: never "± 0.0000"
+        (0.5, 0.0, ("0.5000", "0.0000")),
+    ],
+)
+def test_probabilities_print_two_digits_of_their_mcse(value, mcse, text):
+    assert format_probability(value, mcse) == text

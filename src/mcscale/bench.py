@@ -710,6 +710,11 @@ def print_table(record: dict[str, Any], file: Any = None) -> None:
     loads = f"; load average {load[0]:.2f} at start" if load else ""
     loads += f", {load_end[0]:.2f} at end" if load_end else ""
     say(f"{record['created']}  `{record['command']}`{loads}\n")
+    if load and load[0] >= machine["cpu_count"] / 2:
+        say(
+            f"WARNING: load average {load[0]:.2f} on {machine['cpu_count']} CPUs before the bench started: other "
+            "work shares the CPUs, so the timings and the 2-thread ratio are unreliable. Rerun on a quiet machine.\n"
+        )
     say("Throughput (whole call; kernel = sampling_seconds)")
     header = (
         f"  {'':42s}{'draws':>7s}{'time [s]':>10s}{'draws/s':>10s}{'draw-yr/s':>11s}"

@@ -35,7 +35,7 @@ from mcscale.query import (
     scenario_queries,
     scenario_references,
 )
-from mcscale.results import Answer, QueryError, Result, format_value, parameter_unit
+from mcscale.results import Answer, QueryError, Result, format_probability, format_value, parameter_unit
 
 __all__ = [
     "PriorRow",
@@ -112,7 +112,7 @@ def answer_cells(item: Answer) -> tuple[str, str]:
             relation = "<" if side == "upper" else ">"
             who = "no" if side == "upper" else "every"
             return f"{item.value:.4f}", f"none ({who} draw qualifies); {relation} {limit:.6g} at 95%, rule of three"
-        return f"{item.value:.4f}", f"{item.mcse:.4f}"
+        return format_probability(item.value, item.mcse)
     q = item.quantiles or {}
     mcse = item.quantile_mcse or {}
     if item.kind == "crossing_year":
@@ -473,7 +473,7 @@ def _short_cell(item: Answer | str) -> str:
             side, limit = item.bound
             text = f"{value} ({'<' if side == 'upper' else '>'} {limit:.6g} at 95%)"
         else:
-            text = f"{value} ± {item.mcse:.4f}"
+            text = f"{value} ± {mcse}"
     else:
         text = f"{value} (MCSE {mcse})"
     return f'<td class="value" data-value="{_e(_data_value(item))}">{_e(text)}</td>'

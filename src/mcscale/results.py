@@ -161,7 +161,8 @@ class Answer:
                     f"(no MCSE: {'no' if side == 'upper' else 'every'} draw qualifies; rule of three, "
                     f"{self.n_draws} draws, seed {self.seed})"
                 )
-            return f"{self.question} = {self.value:.4f} ± {self.mcse:.4f} {tail}"
+            value, mcse = format_probability(self.value, self.mcse)
+            return f"{self.question} = {value} ± {mcse} {tail}"
         if self.kind == "interval":
             lo, hi = self.interval  # type: ignore[misc]
             d = self.details
@@ -182,7 +183,8 @@ class Answer:
                 bound = f"< {3 / self.n_draws:.3g}" if never == 0.0 else f"> {1 - 3 / self.n_draws:.6g}"
                 body += f"; {end} {bound} (rule of three)"
             else:
-                body += f"; {end} = {never:.4f} ± {self.details['p_never_mcse']:.4f}"
+                value, mcse = format_probability(never, self.details["p_never_mcse"])
+                body += f"; {end} = {value} ± {mcse}"
         if self.kind == "cost":
             eff = self.details["effective_flop_quantiles"]
             body = f"physical FLOP: {body}; effective FLOP: " + ", ".join(
@@ -200,6 +202,17 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def format_probability(value: float, mcse: float) -> tuple[str, str]:
+    """Return a probability and its MCSE as text, with decimals enough for two digits of the MCSE.
+
+    ``0.8220 ± 0.0012`` at 10^5 draws; ``0.821673 ± 0.000038`` at 10^8 (never ``± 0.0000``).
+    """
+    decimals = 4
+    if math.isfinite(mcse) and mcse > 0:
+        decimals = min(max(4, 1 - math.floor(math.log10(mcse))), 10)
+    return f"{value:.{decimals}f}", f"{mcse:.{decimals}f}"
 
 
 def format_value(value: float, unit: str, sign: bool = True) -> str:
