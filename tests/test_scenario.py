@@ -368,3 +368,17 @@ def test_a_non_positive_definite_matrix_is_reported_with_other_problems():
         parse_scenario(text, "bad.toml")
     paths = [p for p, _ in info.value.problems]
     assert "spend.initial.p95" in paths and "correlations[1]" in paths  # 0.95 twice is already not PD
+
+
+def test_a_misspelt_key_is_not_reported_again_by_the_correlations():
+    data = base_scenario()
+    data["spend"]["doubling_tme"] = data["spend"].pop("doubling_time")
+    error = raises(to_toml(data))
+    assert [path for path, _ in error.problems] == ["spend.doubling_tme", "spend.doubling_time"]  # unknown, missing
+
+
+def test_a_misspelt_section_is_reported_once():
+    data = base_scenario()
+    data["algorithm"] = data.pop("algorithms")
+    error = raises(to_toml(data))
+    assert [path for path, _ in error.problems] == ["algorithm"]

@@ -1100,7 +1100,10 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         for key, spec in regime.priors.items():
             all_priors[spec.name] = spec
             path_of[spec.name] = f"regimes[{i}].{key}"
-    invalid = _given_names(data) - set(all_priors)
+    # Names given but invalid, or reported missing: a reference to one would only repeat that error.
+    invalid = (_given_names(data) - set(all_priors)) | {path for path, _ in problems.items if path not in all_priors}
+    if any(message.startswith("unknown section") for _, message in problems.items):  # a misspelt section
+        invalid |= {f"{section}.{key}" for section, keys in _PARAMETERS.items() if section not in data for key in keys}
     _check_lookups(all_priors, invalid, problems, path_of)
     correlations = _parse_correlations(data.get("correlations", []), all_priors, invalid, problems)
     if correlations:  # pairs naming invalid priors were already left out
