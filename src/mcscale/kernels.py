@@ -429,18 +429,17 @@ def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: in
         low, width = prior.u_low[row], prior.u_high[row] - prior.u_low[row]
         for j in range(n):  # the probabilities first, then one loop per form: each vectorizes
             target[j] = min(max(low + ndtr(z[j]) * width, _U_MIN), _U_MAX)
-        if kind == _NORMAL:
+        if kind == _NORMAL or kind == _LOGNORMAL:
             for j in range(n):
-                target[j] = (a + b * ndtri(target[j])) * scale
-        elif kind == _LOGNORMAL:
-            for j in range(n):
-                target[j] = vectorizable_exp(a + b * ndtri(target[j])) * scale
-        elif kind == _UNIFORM:
-            for j in range(n):
-                target[j] = (a + (b - a) * target[j]) * scale
+                target[j] = a + b * ndtri(target[j])
         else:
             for j in range(n):
-                target[j] = vectorizable_exp(a + (b - a) * target[j]) * scale
+                target[j] = a + (b - a) * target[j]
+        if kind == _LOGNORMAL or kind == _LOGUNIFORM:
+            for j in range(n):
+                target[j] = vectorizable_exp(target[j])
+        for j in range(n):
+            target[j] *= scale
     else:
         kinds, lows, highs, scales = prior.kind, prior.u_low, prior.u_high, prior.scale
         table_x, table_y, table_start, table_len = prior.table_x, prior.table_y, prior.table_start, prior.table_len
