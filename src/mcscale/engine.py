@@ -341,7 +341,11 @@ def simulate(
     trajectories = np.empty((len(variables), layout.n_chunks, layout.chunk_length, len(years)))
 
     def run_chunk(k: int) -> None:
-        kernels.simulate_chunk(chunk_generator(seed, k), table, plan, parameters[:, k], trajectories[:, k])
+        # The kernels get a contiguous array for the parameters: given the strided view
+        # parameters[:, k], numba compiles a version whose loops cannot vectorize.
+        chunk_parameters = np.empty((table.n_params, layout.chunk_length))
+        kernels.simulate_chunk(chunk_generator(seed, k), table, plan, chunk_parameters, trajectories[:, k])
+        parameters[:, k] = chunk_parameters
 
     started = time.perf_counter()
     for _ in _in_chunk_order(run_chunk, layout, threads, progress):
