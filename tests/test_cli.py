@@ -100,7 +100,8 @@ def test_missing_scenario_file_is_a_clean_error(name, tmp_path, capsys, monkeypa
     assert code == 2
     assert out == ""
     lines = stderr_lines(err)
-    assert lines == [f"{PREFIX}{name}: no such file"]
+    bundled = " or bundled scenario (bundled: baseline, eras, overhang, slowdown)" if name == "missing" else ""
+    assert lines == [f"{PREFIX}{name}: no such file{bundled}"]
     assert list(tmp_path.iterdir()) == []
 
 

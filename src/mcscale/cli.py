@@ -70,7 +70,10 @@ def _scenario_path(text: str) -> Path:
     path = Path(text)
     if path.exists() or path.suffix:
         return path
-    return bundled_scenarios().get(text, path)
+    bundled = bundled_scenarios()
+    if text not in bundled:
+        raise UsageError(f"{text}: no such file or bundled scenario (bundled: {', '.join(bundled)})")
+    return bundled[text]
 
 
 def _load(text: str):  # noqa: ANN202
