@@ -515,8 +515,9 @@ class _Extremes:
 def _pilot_extremes(
     scenario: Scenario,
     costs: list[CostSpec],
+    cost_year: np.ndarray,
     table: PriorTable,
-    names: list[str],
+    rows: dict[str, int],
     plan: ModelPlan,
     seed: int,
     chunk_length: int,
@@ -525,9 +526,9 @@ def _pilot_extremes(
 
     Chunk 0's trajectories are propagated :data:`PILOT_SLICE` draws at a time (a
     draw's trajectory does not depend on its neighbours), so the pilot never holds the
-    whole chunk's (draw, year) arrays.
+    whole chunk's (draw, year) arrays. ``cost_year`` is each cost's grid index and
+    ``rows`` each parameter's row.
     """
-    rows = {name: i for i, name in enumerate(names)}
     slots = [v for v in range(kernels.N_VARIABLES) if plan.variable_slot[v] >= 0]
     n_years = scenario.n_years
     params = np.empty((table.n_params, chunk_length))
@@ -538,7 +539,6 @@ def _pilot_extremes(
         parameters.update(row, log_params[row])
     variables = _Extremes(len(slots))
     cost_ranges = _Extremes(2 * len(costs))
-    cost_year = [int(round((c.year - scenario.start) / scenario.step)) for c in costs]
     fpu_slot, algo_slot = slots.index(kernels.FLOP_PER_USD), slots.index(kernels.ALGO_MULTIPLIER)
     for start in range(0, chunk_length, PILOT_SLICE):
         stop = min(start + PILOT_SLICE, chunk_length)
@@ -571,7 +571,10 @@ def build_stream_plan(
     size). Values beyond a range land in the under- or overflow bin and are counted.
     """
     rows = {name: i for i, name in enumerate(names)}
-    variables, parameters, cost_ranges = _pilot_extremes(scenario, costs, table, names, plan, seed, chunk_length)
+    cost_year = np.array([int(round((c.year - scenario.start) / scenario.step)) for c in costs], dtype=np.int64)
+    variables, parameters, cost_ranges = _pilot_extremes(
+        scenario, costs, cost_year, table, rows, plan, seed, chunk_length
+    )
     spans = []
 
     def padded_lows(extremes: _Extremes) -> np.ndarray:
@@ -586,7 +589,6 @@ def build_stream_plan(
     cost_low = padded_lows(cost_ranges).reshape(len(costs), 2)
     variable_index = {name: v for v, name in enumerate(TRAJECTORY_VARIABLES)}
     years = year_grid(scenario)
-    cost_year = np.array([int(round((c.year - scenario.start) / scenario.step)) for c in costs], dtype=np.int64)
     return StreamPlan(
         bin_width=STREAM_BIN_WIDTH,
         n_bins=int(math.ceil(max(spans) / STREAM_BIN_WIDTH)),

@@ -767,7 +767,7 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     cost_year, cost_log10, cost_row = stream.cost_year, stream.cost_log10, stream.cost_row
     crossing_start, crossing_inverse_width = years[0], 1.0 / stream.crossing_width
     block = _new_block(n_params, plan.rate_row.shape[1])
-    log_params, rows_by_parity = block.log_params, block.rows
+    log_params = block.log_params
     modes, interval_regime, (values, increments, ratios, power, elapsed, rows_by_parity) = _year_inputs(plan, block)
     bins = np.empty(BLOCK_SIZE, dtype=np.int64)
     sums = np.zeros((moments.shape[0], n_years, 8))
