@@ -14,6 +14,7 @@ import pytest
 
 import mcscale
 from mcscale import bench
+from mcscale.bench.probes import _python
 from mcscale.cli import main
 
 TINY = 20_000
@@ -93,7 +94,7 @@ def test_targets_are_judged_on_probe_results() -> None:
 
 
 def test_sizes_and_counts() -> None:
-    assert [bench._size(n) for n in (10**6, 20_000, 250_000)] == ["1e6", "2e4", "2.5e5"]
+    assert [bench.format_draws(n) for n in (10**6, 20_000, 250_000)] == ["1e6", "2e4", "2.5e5"]
     assert bench._count("1e6") == 10**6
     with pytest.raises(Exception, match="positive integer"):
         bench._count("1.5")
@@ -122,8 +123,8 @@ def _has_vmhwm() -> bool:
 def test_a_probe_does_not_inherit_the_parents_peak() -> None:
     # ru_maxrss of a spawned child starts at its parent's peak; the probe must not.
     ballast = np.ones(500 * 2**20 // 8)  # 500 MiB resident in this process
-    parent = bench._peak_rss_mib()
-    child = bench._python("import json; from mcscale.bench import _peak_rss_mib; print(json.dumps(_peak_rss_mib()))")
+    parent = bench.peak_rss_mib()
+    child = _python("import json; from mcscale.bench import peak_rss_mib; print(json.dumps(peak_rss_mib()))")
     assert parent > 500 > child + 100
     del ballast
 

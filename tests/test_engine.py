@@ -13,7 +13,7 @@ from scipy import stats
 
 import mcscale
 from helpers import flat, run_text, scenario_text
-from mcscale.engine import chunk_layout
+from mcscale.sim.chunks import chunk_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG10_2 = math.log10(2.0)
@@ -220,7 +220,7 @@ def test_bit_identical_across_numba_num_threads_in_fresh_processes():
 
 
 def test_chunk_generator_is_the_spawned_child():
-    from mcscale.engine import chunk_generator
+    from mcscale.sim.chunks import chunk_generator
 
     children = np.random.SeedSequence(11).spawn(4)
     expected = np.random.Generator(np.random.SFC64(children[3])).standard_normal(5)

@@ -9,10 +9,11 @@ import pytest
 from scipy import stats
 
 import mcscale
-from mcscale import estimate
+from mcscale import ScenarioError, estimate, parse_scenario
 from mcscale.cli import main
-from mcscale.estimate import PFLOPS_DAY, SECONDS_PER_DAY, SECONDS_PER_YEAR, EstimateError
-from mcscale.scenario import ScenarioError, parse_scenario
+from mcscale.estimate import EstimateError
+from mcscale.estimate.inline import _inline_table
+from mcscale.units import DAYS_PER_YEAR, PFLOPS_DAY, SECONDS_PER_DAY, SECONDS_PER_YEAR
 
 Z95 = stats.norm.ppf(0.95)
 PREFIX = "mcscale: error: "
@@ -76,10 +77,10 @@ def test_biggan():
 def test_llama_65b_cost():
     result = estimate.cost(chips=2048, chip_price=15_000, depreciation=0.25, days=21, energy_mwh=400, usd_per_kwh=0.168)
     hardware, energy = result.parts["hardware"].value, result.parts["energy"].value
-    assert hardware == pytest.approx(2048 * 15_000 * 0.25 * 21 / 365, rel=1e-12)
+    assert hardware == pytest.approx(2048 * 15_000 * 0.25 * 21 / DAYS_PER_YEAR, rel=1e-12)
     assert energy == pytest.approx(67_200, rel=1e-12)
     assert result.value == pytest.approx(hardware + energy, rel=1e-12)
-    # The documents' "$450k" is 441,863 rounded up: 2 significant figures give $440k; within 2%.
+    # The documents' "$450k" is 441,561 rounded up: 2 significant figures give $440k; within 2%.
     assert round_sig(hardware, 2) == 4.4e5
     assert hardware == pytest.approx(450e3, rel=0.02)
     assert round_sig(energy, 2) == 6.7e4
@@ -94,11 +95,11 @@ def test_llama_65b_by_parameters_and_tokens():
 def test_price_performance_examples():
     # V100: $10k for 30 TFLOP/s over a year: $913 per PFLOP/s-day, "about $1,000".
     v100 = estimate.price_performance(chip_price=10_000, peak_flops=30e12, lifetime_years=1)
-    assert v100.value == pytest.approx(10_000 / (0.030 * 365), rel=1e-12)
+    assert v100.value == pytest.approx(10_000 / (0.030 * DAYS_PER_YEAR), rel=1e-12)
     assert v100.value == pytest.approx(1_000, rel=0.1)
     # RTX 2080 Ti as the documents write it, $1k for 125 TFLOP/s: $21.9, not "about $25" (12% off).
     as_written = estimate.price_performance(chip_price=1_000, peak_flops=125e12)
-    assert as_written.value == pytest.approx(1_000 / (0.125 * 365), rel=1e-12)
+    assert as_written.value == pytest.approx(1_000 / (0.125 * DAYS_PER_YEAR), rel=1e-12)
     assert round_sig(as_written.value, 2) == 22
     # With the 2080 Ti's real tensor rate (107.6e12) and its $999 price, the table gives the documents' $25.
     table = estimate.price_performance(chip="RTX 2080 Ti")
@@ -106,8 +107,8 @@ def test_price_performance_examples():
 
 
 def test_units_of_price_performance():
-    # One chip at exactly 1 PFLOP/s for 365 days at $365 costs $1 per PFLOP/s-day.
-    result = estimate.price_performance(chip_price=365, peak_flops=1e15, lifetime_years=1)
+    # One chip at exactly 1 PFLOP/s for a year (365.25 days) at $365.25 costs $1 per PFLOP/s-day.
+    result = estimate.price_performance(chip_price=DAYS_PER_YEAR, peak_flops=1e15, lifetime_years=1)
     assert result.value == pytest.approx(1.0, rel=1e-12)
     assert PFLOPS_DAY == 1e15 * 86400
 
@@ -177,7 +178,7 @@ def test_uniform_duration_and_negative_power():
     # USD per PFLOP/s-day falls as the lifetime grows: the 5% quantile comes from the longest lifetime.
     result = estimate.price_performance(chip_price=10_000, peak_flops=30e12, lifetime_years="uniform(1, 3)", seed=4)
     lifetime = stats.uniform(1, 2)
-    expected = {f"{100 * q:g}%": 10_000 / (0.030 * 365 * lifetime.ppf(1 - q)) for q in (0.05, 0.5, 0.95)}
+    expected = {f"{100 * q:g}%": 10_000 / (0.030 * DAYS_PER_YEAR * lifetime.ppf(1 - q)) for q in (0.05, 0.5, 0.95)}
     for key, value in expected.items():
         assert result.closed_form["quantiles"][key] == pytest.approx(value, rel=1e-12)
     within_mcse(result, expected)
@@ -237,7 +238,7 @@ def test_mcse_matches_the_order_statistic_rule():
     ],
 )
 def test_inline_priors_parse_like_scenario_tables(text, table):
-    assert estimate._inline_table(text) == table
+    assert _inline_table(text) == table
 
 
 def test_inline_prior_matches_scenario_parameters():
@@ -343,7 +344,7 @@ def test_table_price_and_power_feed_the_cost():
     result = estimate.cost(chips=2048, chip="A100", depreciation=0.25, days=21, usd_per_kwh=0.168, pue=1.1)
     kwh = 2048 * 400 * 21 * 24 * 1.1 / 1000
     assert result.parts["energy"].value == pytest.approx(kwh * 0.168)
-    assert result.parts["hardware"].value == pytest.approx(2048 * 15_000 * 0.25 * 21 / 365)
+    assert result.parts["hardware"].value == pytest.approx(2048 * 15_000 * 0.25 * 21 / DAYS_PER_YEAR)
     assert any("estimate" in note for note in result.notes)
     rented = estimate.cost(chips=8, chip="TPUv4", days=3, usd_per_chip_hour=3.22)
     assert rented.value == pytest.approx(8 * 72 * 3.22)
@@ -359,9 +360,9 @@ ISSUE_COMMANDS = [
     ("flop --params 65e9 --tokens 1.4e12", 5.46e23),
     (
         "cost --chips 2048 --chip-price 15000 --depreciation 0.25 --days 21 --energy-mwh 400 --usd-per-kwh 0.168",
-        441_863.01369863 + 67_200,
+        2048 * 15_000 * 0.25 * 21 / DAYS_PER_YEAR + 67_200,
     ),
-    ("price-performance --chip-price 10000 --peak-flops 30e12 --lifetime-years 1", 913.2420091324),
+    ("price-performance --chip-price 10000 --peak-flops 30e12 --lifetime-years 1", 10_000 / (0.030 * DAYS_PER_YEAR)),
 ]
 
 

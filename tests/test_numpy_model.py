@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import mcscale
-from mcscale.numpy_model import numpy_run, numpy_sample_params, numpy_trajectories
+from mcscale.testing.numpy_model import numpy_run, numpy_sample_params, numpy_trajectories
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
 N_DRAWS = 5000
@@ -64,6 +64,6 @@ def test_numpy_run_reports_quantiles_and_times() -> None:
 
 
 def test_numpy_model_is_not_imported_by_import_mcscale() -> None:
-    code = "import sys, mcscale; print('mcscale.numpy_model' in sys.modules, 'mcscale.bench' in sys.modules)"
+    code = "import sys, mcscale; print('mcscale.testing.numpy_model' in sys.modules, 'mcscale.bench' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.split() == ["False", "False"]

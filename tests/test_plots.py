@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import mcscale
-from mcscale import chartdata, plots
 from mcscale.cli import bundled_scenarios, main
-from mcscale.results import crossing_years
+from mcscale.stats import crossing_years
+from mcscale.viz import chartdata, drawing
 
 matplotlib.use("Agg")
 
@@ -115,7 +115,7 @@ def assert_no_overlapping_text(fig):
 
 def test_fan_chart_bands_and_median_are_the_quantiles(baseline):
     fan = chartdata.fan(baseline, "effective_flop")
-    fig = plots.fan_chart(fan, chartdata.historical_runs())
+    fig = drawing.fan_chart(fan, chartdata.historical_runs())
     ax = fig.axes[0]
     years = baseline.years
     for level in (0.5, 0.8, 0.95):
@@ -131,7 +131,7 @@ def test_fan_chart_bands_and_median_are_the_quantiles(baseline):
 
 
 def test_fan_chart_reference_lines_secondary_axis_history_and_title(baseline):
-    fig = plots.fan_chart(chartdata.fan(baseline, "effective_flop"), chartdata.historical_runs())
+    fig = drawing.fan_chart(chartdata.fan(baseline, "effective_flop"), chartdata.historical_runs())
     ax = fig.axes[0]
     gpt4 = math.log10(2.1e25)
     assert _by_gid(ax, "reference-1").get_ydata()[0] == pytest.approx(gpt4)
@@ -169,16 +169,16 @@ def test_fan_chart_reference_lines_secondary_axis_history_and_title(baseline):
 def test_double_width_and_bundled_scenarios_have_no_overlapping_text():
     for name in ("slowdown", "overhang", "eras"):
         result = mcscale.run(bundled_scenarios()[name], n_draws=5_000, seed=0)
-        fig = plots.fan_chart(chartdata.fan(result, "effective_flop"), chartdata.historical_runs(), width="double")
+        fig = drawing.fan_chart(chartdata.fan(result, "effective_flop"), chartdata.historical_runs(), width="double")
         assert fig.get_size_inches()[0] == pytest.approx(7.0)
         assert_no_overlapping_text(fig)
-        assert_no_overlapping_text(plots.crossing_chart(chartdata.crossing(result)))
-        assert_no_overlapping_text(plots.spend_chart(chartdata.fan(result, "spend")))
+        assert_no_overlapping_text(drawing.crossing_chart(chartdata.crossing(result)))
+        assert_no_overlapping_text(drawing.spend_chart(chartdata.fan(result, "spend")))
 
 
 def test_spend_chart_carries_the_spend_and_cap_quantiles(baseline):
     cap = chartdata.fan(baseline, "cap", levels=(0.9,))
-    fig = plots.spend_chart(chartdata.fan(baseline, "spend"), cap)
+    fig = drawing.spend_chart(chartdata.fan(baseline, "spend"), cap)
     ax = fig.axes[0]
     lower, upper = _band_edges(_by_gid(ax, "band-0.95"), baseline.years)
     expected = _quantiles(baseline, "spend", [0.025, 0.975])
@@ -196,7 +196,7 @@ def test_spend_chart_carries_the_spend_and_cap_quantiles(baseline):
 
 
 def test_price_performance_fan(baseline):
-    fig = plots.price_performance_chart(chartdata.fan(baseline, "flop_per_usd"))
+    fig = drawing.price_performance_chart(chartdata.fan(baseline, "flop_per_usd"))
     ax = fig.axes[0]
     np.testing.assert_allclose(_by_gid(ax, "median").get_ydata(), _quantiles(baseline, "flop_per_usd", 0.5), atol=1e-9)
     lower, upper = _band_edges(_by_gid(ax, "band-0.8"), baseline.years)
@@ -213,7 +213,7 @@ def test_price_performance_fan(baseline):
 
 def test_exceedance_curves_equal_the_query_engine_with_mcse_bands(baseline):
     data = chartdata.exceedance(baseline)
-    fig = plots.exceedance_chart(data)
+    fig = drawing.exceedance_chart(data)
     ax = fig.axes[0]
     n = baseline.n_draws
     for i, multiple in enumerate((10, 100, 1000, 10000)):
@@ -231,7 +231,7 @@ def test_exceedance_curves_equal_the_query_engine_with_mcse_bands(baseline):
 
 def test_crossing_histogram_and_p_never(slowdown):
     data = chartdata.crossing(slowdown, "effective_flop", (1000.0, "GPT-4"))
-    fig = plots.crossing_chart(data)
+    fig = drawing.crossing_chart(data)
     ax = fig.axes[0]
     values, edges, _ = _by_gid(ax, "crossing").get_data()
     traj = slowdown.trajectories["effective_flop"].values
@@ -251,7 +251,7 @@ def test_crossing_histogram_and_p_never(slowdown):
 
 def test_comparison_chart_medians_bands_and_legend(baseline, slowdown):
     fans = [chartdata.fan(r, "effective_flop", levels=(0.9,)) for r in (baseline, slowdown)]
-    fig = plots.comparison_chart(fans)
+    fig = drawing.comparison_chart(fans)
     ax = fig.axes[0]
     colours = set()
     for i, result in enumerate((baseline, slowdown)):
@@ -268,7 +268,7 @@ def test_comparison_chart_medians_bands_and_legend(baseline, slowdown):
 
 
 def test_palette_is_okabe_ito():
-    assert plots.OKABE_ITO[:3] == ("#0072B2", "#E69F00", "#009E73")
+    assert drawing.OKABE_ITO[:3] == ("#0072B2", "#E69F00", "#009E73")
 
 
 # --------------------------------------------------------------------------- #
@@ -277,25 +277,25 @@ def test_palette_is_okabe_ito():
 
 
 def test_save_png_with_dpi_and_svg_deterministically(baseline, tmp_path):
-    fig = plots.crossing_chart(chartdata.crossing(baseline))
-    png = plots.save_figure(fig, tmp_path / "c.png", dpi=100)
+    fig = drawing.crossing_chart(chartdata.crossing(baseline))
+    png = drawing.save_figure(fig, tmp_path / "c.png", dpi=100)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (350, 275)
-    assert plots.figure_bytes(plots.crossing_chart(chartdata.crossing(baseline)), "png", 100) == data
-    svg = plots.save_figure(plots.crossing_chart(chartdata.crossing(baseline)), tmp_path / "c.svg").read_text()
+    assert drawing.figure_bytes(drawing.crossing_chart(chartdata.crossing(baseline)), "png", 100) == data
+    svg = drawing.save_figure(drawing.crossing_chart(chartdata.crossing(baseline)), tmp_path / "c.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "Date" not in svg
-    again = plots.crossing_chart(chartdata.crossing(baseline))  # a fresh figure of the same data
-    assert plots.figure_bytes(again, "svg") == svg.encode()
+    again = drawing.crossing_chart(chartdata.crossing(baseline))  # a fresh figure of the same data
+    assert drawing.figure_bytes(again, "svg") == svg.encode()
     with pytest.raises(ValueError, match="unknown figure format"):
-        plots.save_figure(fig, tmp_path / "c.pdf")
+        drawing.save_figure(fig, tmp_path / "c.pdf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.svg"]  # no temporary files left
 
 
 def test_run_and_query_do_not_import_matplotlib():
     code = (
-        "import sys, mcscale, mcscale.cli, mcscale.chartdata, mcscale.plots, mcscale.report\n"
+        "import sys, mcscale, mcscale.cli, mcscale.viz.chartdata, mcscale.viz.drawing, mcscale.report.html\n"
         "assert mcscale.cli.main(['run', 'baseline', '--draws', '2000']) == 0\n"
         "assert mcscale.cli.main(['query', 'baseline', '--draws', '2000']) == 0\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from helpers import flat, run_text, scenario_text
-from mcscale.priors import normal_correlation, prior_order
-from mcscale.scenario import ScenarioError, parse_scenario
+from mcscale import ScenarioError, parse_scenario
+from mcscale.model.copula import normal_correlation, prior_order
 
 N = 40_000
 KS_CRITICAL = 1.95 / math.sqrt(N)

@@ -10,9 +10,9 @@ from scipy import stats
 
 import mcscale
 from helpers import run_text, scenario_text
+from mcscale import QueryError
 from mcscale.cli import main
 from mcscale.query import Query, QuestionSyntaxError, ask, parse_question
-from mcscale.results import QueryError
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG10_2 = math.log10(2.0)
@@ -112,7 +112,8 @@ def test_parser_accepts_every_documented_form(text, expected):
     [
         ("P(effective_flops >= 1e28 by 2030)", "expected a metric (known: spend, cap, flop_per_usd", "effective_flops"),
         ("P(effective_flop >= 1000 x GPT-5 by 2030)", "expected a reference (known: GPT-3, GPT-4)", "GPT-5"),
-        ("P(effective_flop > 1e28 by 2030)", "expected '>=' or '<='", ">"),
+        ("P(effective_flop = 1e28 by 2030)", "expected '>=', '>', '<=' or '<'", "="),
+        ("P(effective_flop >= $1B by 2030)", "a USD amount such as $10B only for spend or cap", "$1B"),
         ("P(effective_flop >= 1e28 until 2030)", "expected 'by' or 'in'", "until"),
         ("P(effective_flop >= 1e28 by 2030", "expected ')'", None),
         ("P(effective_flop >= 1e28 by 2030) please", "expected the end of the question", "please"),
@@ -183,7 +184,7 @@ def test_crossing_year_distribution_matches_the_closed_form(one_uncertain):
         exact = 2025 + float(exact_crossing_time(threshold, T_PRIOR.ppf(q)))
         assert abs(answer.quantiles[key] - exact) <= 4 * answer.quantile_mcse[key], (key, answer.quantiles[key], exact)
     # the crossing is interpolated in log10: exact for log-linear trajectories, draw by draw
-    years = mcscale.results.crossing_years(
+    years = mcscale.stats.crossing_years(
         one_uncertain.trajectories["effective_flop"].values.reshape(N, -1),
         np.full(N, threshold),
         one_uncertain.years,
@@ -370,15 +371,15 @@ def test_cli_from_rejects_sampling_options(tmp_path, capsys):
 
 
 def test_chunks_that_disagree_carry_an_rhat_warning():
-    from mcscale.results import _chain_checks
+    from mcscale.results.materialized import chain_checks
 
     rng = np.random.default_rng(0)
     agreeing = rng.standard_normal((4, 1000))
-    assert "warning" not in _chain_checks(agreeing)
-    assert _chain_checks(agreeing)["rhat"] == pytest.approx(1.0, abs=0.01)
+    assert "warning" not in chain_checks(agreeing)
+    assert chain_checks(agreeing)["rhat"] == pytest.approx(1.0, abs=0.01)
     shifted = agreeing.copy()
     shifted[0] += 1.0
-    checks = _chain_checks(shifted)
+    checks = chain_checks(shifted)
     assert checks["rhat"] > 1.01 and "chunks disagree" in checks["warning"]
 
 
@@ -400,3 +401,25 @@ def test_scenario_questions_can_ask_for_the_milestone_requirement():
 def test_requirement_question_without_a_milestone_is_a_scenario_error():
     with pytest.raises(mcscale.ScenarioError, match=r"questions\[0\].threshold: .*needs a \[milestone\]"):
         mcscale.parse_scenario(scenario_text('\n[[questions]]\nthreshold = "requirement"\nby = 2030\n'), "t.toml")
+
+
+@pytest.mark.parametrize(
+    ("written", "as_read"),
+    [
+        ("P(spend > $10B by 2030)", "P(spend >= 1e10 by 2030)"),
+        ("P(spend >= 500M in 2030)", "P(spend >= 5e8 in 2030)"),
+        ("P(cap < $1T by 2040)", "P(cap <= 1e12 by 2040)"),
+        ("P(effective_flop > 1e28 by 2030)", "P(effective_flop >= 1e28 by 2030)"),
+        ("year spend >= $2.5k", "year spend >= 2500"),
+    ],
+)
+def test_strict_operators_and_usd_suffixes_read_as_their_plain_forms(written, as_read):
+    got, want = parse_question(written), parse_question(as_read)
+    assert (got.kind, got.metric, got.op, got.threshold, got.year, got.by) == (
+        want.kind,
+        want.metric,
+        want.op,
+        want.threshold,
+        want.year,
+        want.by,
+    )

@@ -20,8 +20,8 @@ import mcscale
 from helpers import scenario_text
 from mcscale.cli import bundled_scenarios, main
 from mcscale.query import answer, scenario_queries
-from mcscale.report import answer_cells, comparison_report, prior_table, scenario_report
-from mcscale.results import format_probability
+from mcscale.report.html import answer_cells, comparison_report, prior_table, scenario_report
+from mcscale.units import format_probability
 
 matplotlib.use("Agg")
 
@@ -162,7 +162,7 @@ def test_assumptions_table_has_every_prior_as_written_and_as_sampled(baseline, p
     assert rows["reference.flop"].fixed and rows["reference.flop"].sampled == (2.1e25, 2.1e25, 2.1e25)
     for name in rows:
         assert f"<code>{name}</code>" in page
-    median = mcscale.results.format_value(initial.sampled[1], "USD")  # USD quantiles in money format
+    median = mcscale.units.format_value(initial.sampled[1], "USD")  # USD quantiles in money format
     assert median.startswith("$") and f'<td class="num">{median}</td>' in page
 
 

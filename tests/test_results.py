@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import mcscale
-from mcscale.results import SUMMARY_QUANTILES, format_probability
+from mcscale.units import SUMMARY_QUANTILES, format_probability
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def test_summary_equals_numpy_quantiles(baseline):
 def test_netcdf_round_trip_keeps_values_and_attrs(baseline, tmp_path):
     path = baseline.to_netcdf(tmp_path / "run.nc")
     assert sorted(os.listdir(tmp_path)) == ["run.nc"]  # no temporary left behind
-    back = mcscale.Result.from_netcdf(path)
+    back = mcscale.open_result(path)
     xr.testing.assert_identical(back.tree, baseline.tree)
     assert back.scenario == baseline.scenario
     assert back.n_draws == 20_000 and back.seed == 4

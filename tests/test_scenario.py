@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from mcscale import ScenarioError, load_scenario, parse_scenario
 from mcscale.cli import bundled_scenarios
-from mcscale.scenario import ScenarioError, load_scenario, parse_scenario
 from scenario_factory import (
     DELETE,
     INVALID_TOML,

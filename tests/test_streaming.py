@@ -10,11 +10,11 @@ import xarray as xr
 
 import mcscale
 from helpers import scenario_text
+from mcscale import QueryError, StreamResult
 from mcscale.cli import main
-from mcscale.engine import CROSSING_BINS_PER_STEP, STREAM_BIN_WIDTH, simulate_stream
 from mcscale.query import ask, parse_question, scenario_references, stream_specs
-from mcscale.results import QueryError
-from mcscale.streaming import StreamResult
+from mcscale.sim.accumulators import CROSSING_BINS_PER_STEP, STREAM_BIN_WIDTH
+from mcscale.sim.engine import simulate_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -64,7 +64,7 @@ def test_streaming_answers_equal_materialized(pair, question):
         # An HDI's ends sit where the density is equal, so they move with the noise of the
         # density there: allow 4 standard errors of an order statistic at that density.
         query = parse_question(question)
-        draws = pair[0]._metric(query.metric)[..., pair[0]._index_in(query.year)].ravel()
+        draws = pair[0].trajectories[query.metric].values[..., pair[0].grid_index_in(query.year)].ravel()
         tail = (1 - query.prob) / 2
         for a, b in zip(stream.interval, materialized.interval, strict=True):
             end = math.log10(b)
@@ -156,8 +156,9 @@ def test_questions_not_accumulated_say_so():
         ask(stream, "P(effective_flop >= 1e31 by 2030)")
     with pytest.raises(QueryError, match="did not histogram the cost"):
         ask(stream, "cost of 1e28 in 2030")
-    with pytest.raises(QueryError, match="not kept in streaming mode"):
-        _ = stream.trajectories
+    # a streaming result keeps no draws, and its interface has no per-draw accessors
+    assert not stream.keeps_draws and mcscale.run(BASELINE, 1000, seed=0).keeps_draws
+    assert not any(hasattr(stream, name) for name in ("prior", "trajectories", "parameter_draws"))
     # the scenario's own questions and 10x-10000x the reference are always counted
     assert ask(stream, "P(effective_flop >= 1000 x GPT-4 by 2027)").value >= 0
     assert ask(stream, "year effective_flop >= 10000 x GPT-4").median > 2025
@@ -167,7 +168,7 @@ def test_netcdf_round_trip_of_a_streaming_run(tmp_path, capsys):
     out = tmp_path / "stream.nc"
     assert main(["run", "baseline", "--stream", "--draws", "20000", "-o", str(out)]) == 0
     capsys.readouterr()
-    back = mcscale.Result.from_netcdf(out)
+    back = mcscale.open_result(out)
     assert isinstance(back, StreamResult) and back.n_draws == 20_000
     assert main(["query", "baseline", "--stream", "--draws", "20000", "--json"]) == 0
     fresh = capsys.readouterr().out
@@ -184,8 +185,8 @@ def test_cli_switches_to_streaming_over_the_memory_budget(capsys):
 
 
 def test_figures_from_a_streaming_run_match_materialized(pair):
-    from mcscale import chartdata
-    from mcscale.report import prior_table
+    from mcscale.report.html import prior_table
+    from mcscale.viz import chartdata
 
     materialized, stream = pair
     fans = [chartdata.fan(r, "effective_flop") for r in pair]

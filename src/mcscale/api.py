@@ -1,20 +1,23 @@
 """The top of the computation layers: ``mcscale.run`` chooses a mode and samples.
 
-It sits above :mod:`mcscale.results`, :mod:`mcscale.streaming` and
-:mod:`mcscale.query`, because a streaming run must know the scenario's questions
-before it samples.
+It sits above :mod:`mcscale.results` and :mod:`mcscale.query`, because a streaming
+run must know the scenario's questions before it samples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from mcscale.engine import DEFAULT_CHUNK_SIZE, materialized_bytes, simulate, simulate_stream
+from mcscale.model.scenario import Scenario
 from mcscale.query import stream_specs
-from mcscale.results import Result
-from mcscale.scenario import Scenario, load_scenario
-from mcscale.streaming import StreamResult
+from mcscale.results.base import Result
+from mcscale.results.materialized import MaterializedResult
+from mcscale.results.streaming import StreamResult
+from mcscale.scenario_file import resolve_scenario
+from mcscale.sim.accumulators import CostSpec, ThresholdSpec
+from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
+from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
+from mcscale.sim.executors import Progress
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "run"]
 
@@ -32,20 +35,21 @@ def run(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     threads: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    thresholds: list | None = None,
-    costs: list | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    thresholds: list[ThresholdSpec] | None = None,
+    costs: list[CostSpec] | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """Sample a scenario and return its distributions.
 
     Parameters
     ----------
-    scenario : Scenario or path-like
-        A loaded scenario, or a scenario file to load.
+    scenario : Scenario, path-like or str
+        A loaded scenario, a scenario file, or the name of a bundled scenario
+        (``"baseline"``; see :func:`mcscale.scenario_file.bundled_scenarios`).
     n_draws : int, optional
         Number of draws. Draws are split into equal chunks of at most
         ``chunk_size``; the count is rounded up to whole chunks only where no
-        exact split exists (see :func:`mcscale.engine.chunk_layout`).
+        exact split exists (see :func:`mcscale.sim.chunks.chunk_layout`).
     seed : int, optional
         Root seed; the result is a pure function of (scenario, n_draws, seed,
         chunk_size), whatever the thread count.
@@ -60,7 +64,7 @@ def run(
     memory_budget : int, optional
         [bytes], for ``mode="auto"``.
     thresholds, costs : list, optional
-        Streaming only: extra :class:`mcscale.engine.Threshold` / ``CostSpec`` to
+        Streaming only: extra :class:`~mcscale.sim.accumulators.ThresholdSpec` / ``CostSpec`` to
         accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
         its reference (see :func:`mcscale.query.stream_specs`).
     progress : callable, optional
@@ -69,17 +73,17 @@ def run(
     Returns
     -------
     Result
-        A :class:`mcscale.streaming.StreamResult` in streaming mode.
+        A :class:`~mcscale.results.materialized.MaterializedResult`, or a
+        :class:`~mcscale.results.streaming.StreamResult` in streaming mode.
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario = resolve_scenario(scenario)
     if mode not in ("materialized", "stream", "auto"):
         raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
     if mode == "auto":
         mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
     if mode == "materialized":
         raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
-        return Result.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
+        return MaterializedResult.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
     own_thresholds, own_costs = stream_specs(scenario, [])
     stream = simulate_stream(
         scenario,

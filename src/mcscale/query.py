@@ -3,24 +3,31 @@
 A small tokenizer and recursive-descent parser (never ``eval``). Keywords are
 case-insensitive; numbers may be plain or scientific. The forms::
 
-    P(METRIC >= THRESHOLD by YEAR)        P(METRIC <= THRESHOLD in YEAR)
+    P(METRIC >= THRESHOLD by YEAR)        P(METRIC <= THRESHOLD in YEAR)   (also > and <)
     year METRIC >= THRESHOLD              median year METRIC >= THRESHOLD
     quantiles METRIC in YEAR
     interval METRIC in YEAR [eti|hdi] [PROB]
     cost of THRESHOLD in YEAR
 
-where THRESHOLD is a number in the metric's unit, ``K x REF`` (a multiple of a
+where THRESHOLD is a number in the metric's unit (for ``spend`` and ``cap`` a USD
+amount may be written ``$10B``, ``500M``, ``$1T``), ``K x REF`` (a multiple of a
 reference run: GPT-3, GPT-4 or the scenario's ``[reference]``), or ``requirement``
-(the scenario's milestone requirement, compared draw by draw).
+(the scenario's milestone requirement, compared draw by draw). ``>`` is read as
+``>=`` and ``<`` as ``<=`` (the same probability for continuous quantities).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
-from mcscale.results import Answer, QueryError, Result, Threshold
-from mcscale.scenario import BUILTIN_REFERENCES, METRICS, Scenario, ScenarioError
+from mcscale.model.scenario import Scenario, ScenarioError
+from mcscale.model.thresholds import QueryError, Threshold
+from mcscale.results.answer import Answer
+from mcscale.results.base import Result
+from mcscale.sim.accumulators import CostSpec, ThresholdSpec, cost_spec, default_thresholds, threshold_spec
+from mcscale.units import BUILTIN_REFERENCES, METRICS, USD_SUFFIXES
 
 __all__ = [
     "Query",
@@ -36,9 +43,13 @@ __all__ = [
 ]
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<op>>=|<=|≥|≤)|(?P<paren>[()])"
+    r"\s*(?:(?P<number>\$?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:[kMBT](?![A-Za-z0-9_]))?)"
+    r"|(?P<op>>=|<=|≥|≤|>|<)|(?P<paren>[()])"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)|(?P<other>\S))"
 )
+#: Comparison operators as written -> as answered. ``>`` is read as ``>=`` and ``<`` as
+#: ``<=``: for the continuous quantities of a forecast they have the same probability.
+_OPERATORS = {">=": ">=", "≥": ">=", ">": ">=", "<=": "<=", "≤": "<=", "<": "<="}
 
 
 class QuestionSyntaxError(ValueError):
@@ -151,12 +162,20 @@ class _Parser:
             raise self.fail(repr(text))
         self.i += 1
 
-    def number(self, what: str = "a number") -> float:
+    def number(self, what: str = "a number", money: bool = False) -> float:
+        """Read a number; with ``money``, a USD amount may carry ``$`` and a suffix (``$10B``, ``500M``)."""
         token = self.peek()
         if token is None or token.kind != "number":
             raise self.fail(what)
+        text = token.text
+        if not money and (text.startswith("$") or text[-1] in USD_SUFFIXES):
+            raise self.fail(what + " (a USD amount such as $10B only for spend or cap)")
+        scale = USD_SUFFIXES.get(text[-1], 1.0)
+        value = float(text.lstrip("$").rstrip("".join(USD_SUFFIXES))) * scale
+        if not math.isfinite(value):
+            raise self.fail("a finite number")
         self.i += 1
-        return float(token.text)
+        return value
 
     def metric(self) -> str:
         token = self.peek()
@@ -168,14 +187,15 @@ class _Parser:
     def op(self) -> str:
         token = self.peek()
         if token is None or token.kind != "op":
-            raise self.fail("'>=' or '<='")
+            raise self.fail("'>=', '>', '<=' or '<'")
         self.i += 1
-        return {"≥": ">=", "≤": "<="}.get(token.text, token.text)
+        return _OPERATORS[token.text]
 
-    def threshold(self) -> Threshold:
+    def threshold(self, metric: str = "physical_flop") -> Threshold:
         if self.accept("requirement"):
             return "requirement"
-        value = self.number("a threshold (a number, K x REFERENCE, or requirement)")
+        money = METRICS[metric] == "USD"
+        value = self.number("a threshold (a number, K x REFERENCE, or requirement)", money=money)
         if value <= 0:
             self.i -= 1
             raise self.fail("a positive threshold")
@@ -201,7 +221,8 @@ class _Parser:
         if head == "p":
             self.i += 1
             self.symbol("paren", "(")
-            metric, op, threshold = self.metric(), self.op(), self.threshold()
+            metric, op = self.metric(), self.op()
+            threshold = self.threshold(metric)
             by = self.word("by", "in") == "by"
             year = self.number("a year")
             self.symbol("paren", ")")
@@ -211,7 +232,8 @@ class _Parser:
             self.i += 1
             if head == "median":
                 self.word("year")
-            metric, op, threshold = self.metric(), self.op(), self.threshold()
+            metric, op = self.metric(), self.op()
+            threshold = self.threshold(metric)
             self.end()
             return Query("crossing_year", text, metric, op, threshold)
         if head == "quantiles":
@@ -376,7 +398,7 @@ def ask(result: Result, question: str) -> Answer:
     return answer(result, query)
 
 
-def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list, list]:
+def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list[ThresholdSpec], list[CostSpec]]:
     """Thresholds and cost questions a streaming run must accumulate to answer ``queries``.
 
     Always includes the scenario's own ``[[questions]]`` and effective FLOP at 10x to
@@ -384,11 +406,9 @@ def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list, list]:
 
     Returns
     -------
-    thresholds : list of mcscale.engine.Threshold
-    costs : list of mcscale.engine.CostSpec
+    thresholds : list of mcscale.sim.accumulators.ThresholdSpec
+    costs : list of mcscale.sim.accumulators.CostSpec
     """
-    from mcscale.streaming import cost_spec, default_thresholds, threshold_spec
-
     thresholds = default_thresholds(scenario)
     costs = []
     for query in [*scenario_queries(scenario), *queries]:

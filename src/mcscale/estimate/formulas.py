@@ -1,486 +1,40 @@
-"""Estimators from hardware facts: training compute, cost and price-performance.
+"""The estimators: a sum of products of powers of independent inputs, evaluated exactly or by Monte Carlo.
 
-The formulas of DESIGN.md section 7, with priors instead of point values:
-
-- compute [FLOP] = chips x peak FLOP/s per chip x seconds x utilization, or
+- :func:`flop` [FLOP] = chips x peak FLOP/s per chip x seconds x utilization, or
   6 x parameters x tokens;
-- cost [USD] = chips x price x depreciation per year x days / 365 (or chips x hours x
-  rental price per chip-hour), plus energy x price of electricity;
-- price-performance [USD per PFLOP/s-day] = price / (peak PFLOP/s x lifetime days x
-  utilization);
-- peak FLOP per USD [FLOP/USD] = peak FLOP/s x lifetime seconds / price, the start value
-  of a scenario's ``hardware.flop_per_usd``.
+- :func:`cost` [USD] = chips x price x depreciation per year x days / 365.25 (or chips x
+  hours x rental price per chip-hour), plus energy x price of electricity;
+- :func:`price_performance` [USD per PFLOP/s-day] = price / (peak PFLOP/s x lifetime days
+  x utilization);
+- :func:`flop_per_usd` [FLOP/USD] = peak FLOP/s x lifetime seconds / price.
 
-Every input is a number or a prior: a :class:`~mcscale.scenario.PriorSpec`, a table as
-in a scenario file (``{dist = "lognormal", p5 = 0.2, p95 = 0.5}``), or an inline string
-(``"lognormal(0.2, 0.5)"``, ``"normal(p5, p95, lower=0.1)"``, ``"uniform(a, b)"``,
-``"loguniform(a, b)"``). Inputs are independent.
-
-With point inputs the result is a point value. With uncertain inputs it is sampled by
-Monte Carlo and summarized by its median and 90% interval, each with its MCSE (the
-binomial order-statistic interval / 3.92). Where the result has a closed form it is given
-too: a product of powers of fixed values and untruncated lognormals is lognormal, and a
-monotone function of a single uncertain input has that input's quantiles.
-
-A year is 365 days here, as in the source documents' examples (``21/365`` of a year's
-depreciation; "$10k over a year").
+Each returns an :class:`Estimate`: a point value when every input is one, else the
+median and 90% interval of Monte Carlo draws with their MCSE, and the closed form where
+there is one.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 from scipy import special
 
-from mcscale.scenario import PriorSpec, _check_domain, _parse_prior, _Problems
+from mcscale.estimate.chip_table import Chip, chip
+from mcscale.estimate.errors import EstimateError
+from mcscale.estimate.inline import Duration, parse_duration, to_prior
+from mcscale.model.prior_tables import Problems, parse_prior_table
+from mcscale.model.priors import PriorSpec
+from mcscale.stats import quantiles_with_mcse
+from mcscale.units import PFLOPS_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR, format_value
 
-__all__ = [
-    "DAYS_PER_YEAR",
-    "INPUTS",
-    "PFLOPS_DAY",
-    "PRECISIONS",
-    "TARGETS",
-    "Chip",
-    "Duration",
-    "Estimate",
-    "EstimateError",
-    "chip",
-    "chips",
-    "cost",
-    "flop",
-    "flop_per_usd",
-    "parse_duration",
-    "parse_prior",
-    "ppf",
-    "price_performance",
-    "sample",
-    "scenario_prior",
-]
+__all__ = ["Estimate", "cost", "flop", "flop_per_usd", "price_performance", "sample"]
 
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
-#: Days in a year of depreciation or lifetime [day].
-DAYS_PER_YEAR = 365.0
-SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
-#: FLOP in one PFLOP/s-day [FLOP].
-PFLOPS_DAY = 1e15 * SECONDS_PER_DAY
-#: Precision columns of the chip table, in FLOP/s.
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8")
-# The precision used when none is asked for: the usual training precision the chip has.
-_DEFAULT_PRECISIONS = ("bf16", "fp16", "tf32", "fp32")
-#: Draws and seed used to turn an uncertain ``[estimate]`` without a closed form into a prior.
-SCENARIO_DRAWS = 200_000
-SCENARIO_SEED = 0
 # Percentile levels of the table an uncertain ``[estimate]`` becomes (0 and 100: min and max).
 _TABLE_LEVELS = (0.0, 0.1, 0.2, 0.5, *range(1, 100), 99.5, 99.8, 99.9, 100.0)
 _SUMMARY_LEVELS = (0.05, 0.5, 0.95)
-
-
-class EstimateError(ValueError):
-    """Bad estimator input: every problem found, each with the input it concerns.
-
-    Parameters
-    ----------
-    problems : list of tuple of (str, str)
-        ``(key, message)`` pairs; ``key`` is the keyword argument (``chip_price``), or a
-        path inside a table (``chip_price.p95``); empty for the whole call.
-    """
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in self.problems))
-
-    def as_flags(self) -> str:
-        """Return the problems on one line, keys written as command-line flags (``--chip-price``)."""
-        parts = []
-        for key, message in self.problems:
-            message = re.sub(r"\b([a-z0-9]+(?:_[a-z0-9]+)+)\b", lambda m: "--" + m.group(1).replace("_", "-"), message)
-            if key:
-                head, _, rest = key.partition(".")
-                flag = "--" + head.replace("_", "-") + (f".{rest}" if rest else "")
-                parts.append(f"{flag}: {message}")
-            else:
-                parts.append(message)
-        return "; ".join(parts)
-
-
-# --------------------------------------------------------------------------- #
-# The chip table                                                               #
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class Chip:
-    """One row of the bundled chip table (``mcscale/data/chips.toml``).
-
-    Parameters
-    ----------
-    name : str
-        Table name, e.g. ``"H100"`` or ``"TPUv3-core"``.
-    variant : str
-        The exact part the figures describe.
-    peak_flops : dict of str to float
-        Dense peak by precision (``fp32, tf32, bf16, fp16, fp8``) [FLOP/s].
-    price_usd : float or None
-        Typical purchase price [USD]; None where the chip is not sold.
-    price_is_estimate : bool
-        Whether the price is an estimate rather than a published list price.
-    tdp_watts : float or None
-        Board power [W]; None where unpublished.
-    source : str
-        Where the figures come from.
-    notes : str
-        Caveats.
-    """
-
-    name: str
-    variant: str
-    peak_flops: dict[str, float]
-    price_usd: float | None
-    price_is_estimate: bool
-    tdp_watts: float | None
-    source: str
-    notes: str = ""
-
-    def peak(self, precision: str | None = None) -> tuple[str, float]:
-        """Return ``(precision, peak)`` [FLOP/s]; by default the first of bf16, fp16, tf32, fp32 it has.
-
-        Raises
-        ------
-        EstimateError
-            If the chip has no figure for ``precision``.
-        """
-        if precision is None:
-            precision = next(p for p in _DEFAULT_PRECISIONS if p in self.peak_flops)
-        if precision not in PRECISIONS:
-            raise EstimateError([("precision", f"unknown precision {precision!r}; known: " + ", ".join(PRECISIONS))])
-        if precision not in self.peak_flops:
-            raise EstimateError(
-                [("precision", f"{self.name} has no {precision} figure; it has: " + ", ".join(self.peak_flops))]
-            )
-        return precision, self.peak_flops[precision]
-
-
-def _chip_key(name: str) -> str:
-    return re.sub(r"[\s_-]", "", name.lower())
-
-
-@cache
-def chips() -> dict[str, Chip]:
-    """Return the bundled chip table, by name.
-
-    Returns
-    -------
-    dict of str to Chip
-        Peak dense FLOP/s by precision [FLOP/s], price [USD], TDP [W] and source of
-        V100, A100, H100, H200, B200, TPU v3 (chip, core, board), v4, v5p and the
-        RTX 2080 Ti.
-    """
-    text = (resources.files("mcscale") / "data" / "chips.toml").read_text(encoding="utf-8")
-    out = {}
-    for row in tomllib.loads(text)["chip"]:
-        out[row["name"]] = Chip(
-            name=row["name"],
-            variant=row["variant"],
-            peak_flops={p: float(row[p]) for p in PRECISIONS if p in row},
-            price_usd=float(row["price_usd"]) if "price_usd" in row else None,
-            price_is_estimate=bool(row.get("price_is_estimate", False)),
-            tdp_watts=float(row["tdp_watts"]) if "tdp_watts" in row else None,
-            source=row["source"],
-            notes=row.get("notes", ""),
-        )
-    return out
-
-
-def chip(name: str) -> Chip:
-    """Return a chip of the table by name (case, spaces, hyphens and underscores ignored).
-
-    Raises
-    ------
-    EstimateError
-        If no chip has that name; the message lists the known ones.
-    """
-    table = chips()
-    by_key = {_chip_key(n): c for n, c in table.items()}
-    found = by_key.get(_chip_key(name))
-    if found is None:
-        raise EstimateError([("chip", f"unknown chip {name!r}; known: " + ", ".join(table))])
-    return found
-
-
-# --------------------------------------------------------------------------- #
-# Inline priors and durations                                                  #
-# --------------------------------------------------------------------------- #
-
-_NUMBER = r"[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?"
-_NUMBER_RE = re.compile(rf"^\s*({_NUMBER})\s*$")
-_CALL_RE = re.compile(r"^\s*([A-Za-z]+)\s*\(([^()]*)\)\s*$")
-_KEYWORD_RE = re.compile(rf"^\s*([A-Za-z]+)\s*=\s*({_NUMBER})\s*$")
-# Inline form -> the names of its two positional arguments in a scenario table.
-_INLINE_FORMS = {
-    "lognormal": ("p5", "p95"),
-    "normal": ("p5", "p95"),
-    "uniform": ("low", "high"),
-    "loguniform": ("low", "high"),
-}
-_INLINE_HELP = "lognormal(p5, p95), normal(p5, p95), uniform(low, high), loguniform(low, high)"
-
-
-def _inline_table(text: str) -> float | dict[str, Any]:
-    """Turn ``"2.5"`` or ``"lognormal(0.2, 0.5)"`` into a number or a scenario prior table.
-
-    Raises
-    ------
-    ValueError
-        With a one-line message, if the text is neither.
-    """
-    number = _NUMBER_RE.match(text)
-    if number:
-        return float(number.group(1))
-    call = _CALL_RE.match(text)
-    if not call:
-        raise ValueError(f"cannot parse {text!r}: give a number or a prior, one of {_INLINE_HELP}")
-    dist, body = call.group(1).lower(), call.group(2)
-    if dist not in _INLINE_FORMS:
-        raise ValueError(f"unknown distribution {call.group(1)!r} in {text!r}; known: {_INLINE_HELP}")
-    names = _INLINE_FORMS[dist]
-    table: dict[str, Any] = {"dist": dist}
-    positional: list[float] = []
-    for arg in body.split(","):
-        keyword = _KEYWORD_RE.match(arg)
-        plain = _NUMBER_RE.match(arg)
-        if plain and not any(k in table for k in ("lower", "upper")):
-            positional.append(float(plain.group(1)))
-        elif keyword and keyword.group(1).lower() in ("lower", "upper"):
-            table[keyword.group(1).lower()] = float(keyword.group(2))
-        else:
-            raise ValueError(
-                f"cannot parse {text!r}: {dist} takes two numbers ({', '.join(names)}), "
-                f"then optionally lower=x, upper=y; e.g. {dist}(1, 10)"
-            )
-    if len(positional) != 2:
-        raise ValueError(f"cannot parse {text!r}: {dist} takes two numbers ({', '.join(names)}), got {len(positional)}")
-    table.update(zip(names, positional, strict=True))
-    return table
-
-
-def _to_prior(key: str, value: Any, domain: str, problems: _Problems) -> PriorSpec | None:
-    """Validate one input into a prior in its own unit; report problems under ``key``."""
-    if isinstance(value, PriorSpec):
-        spec = value
-        n_before = len(problems.items)
-        spec = _check_domain(spec, key, domain, problems)
-        return spec if len(problems.items) == n_before else None
-    text = value if isinstance(value, str) else None
-    if text is not None:
-        try:
-            value = _inline_table(text)
-        except ValueError as exc:
-            problems.add(key, str(exc))
-            return None
-    local = _Problems()
-    spec = _parse_prior(key, key, value, local, is_time=False)
-    if spec is not None and not local.items:
-        spec = _check_domain(spec, key, domain, local)
-    for path, message in local.items:
-        if text is not None:  # report against the string as written, not a table path
-            sub = path[len(key) + 1 :] if path.startswith(f"{key}.") else ""
-            message = message.replace("set lower > 0", "add lower=x with x > 0")
-            problems.add(key, f"{text!r}: {sub + ' ' if sub else ''}{message}")
-        else:
-            problems.add(path, message)
-    if local.items or spec is None:
-        return None
-    if spec.dist not in ("fixed", "normal", "lognormal", "uniform", "loguniform"):
-        problems.add(key, f"an estimate input takes fixed, normal, lognormal, uniform or loguniform, not {spec.dist}")
-        return None
-    return spec
-
-
-def parse_prior(text: str, name: str = "value", domain: str = "positive") -> PriorSpec:
-    """Parse a number or an inline prior such as ``"lognormal(0.2, 0.5)"`` (never ``eval``).
-
-    Parameters
-    ----------
-    text : str
-        A number, or one of ``lognormal(p5, p95)``, ``normal(p5, p95)``,
-        ``uniform(low, high)``, ``loguniform(low, high)`` (the same forms as a scenario's
-        ``{dist = "lognormal", p5 = ..., p95 = ...}``), optionally followed by
-        ``lower=x`` and ``upper=y`` to truncate.
-    name : str, optional
-        Name used in messages.
-    domain : {"positive", "fraction"}, optional
-        ``positive``: every value must be > 0. ``fraction``: in (0, 1]; an uncertain
-        prior is truncated to (0, 1] as a scenario's utilization is.
-
-    Returns
-    -------
-    PriorSpec
-
-    Raises
-    ------
-    EstimateError
-        If the text cannot be parsed or the prior leaves the domain.
-    """
-    problems = _Problems()
-    spec = _to_prior(name, text, domain, problems)
-    if spec is None:
-        raise EstimateError(problems.items)
-    return spec
-
-
-_WALL_UNITS = {
-    "s": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "h": SECONDS_PER_HOUR,
-    "hour": SECONDS_PER_HOUR,
-    "hours": SECONDS_PER_HOUR,
-    "d": SECONDS_PER_DAY,
-    "day": SECONDS_PER_DAY,
-    "days": SECONDS_PER_DAY,
-    "week": 7 * SECONDS_PER_DAY,
-    "weeks": 7 * SECONDS_PER_DAY,
-    "year": SECONDS_PER_YEAR,
-    "years": SECONDS_PER_YEAR,
-}
-_CHIP_TIME_RE = re.compile(r"^(?P<who>.+)-(?P<unit>hours?|days?)$", re.IGNORECASE)
-_GENERIC_CHIPS = ("chip", "gpu", "tpu", "accelerator")
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A duration: wall-clock time, or chip-time (``2500 V100-days``).
-
-    Parameters
-    ----------
-    spec : PriorSpec
-        The amount as written, with ``scale`` the seconds in one unit [s].
-    per_chip : bool
-        Whether it is chip-time (chips x time), which replaces a chip count.
-    chip : str or None
-        The chip named in a chip-time unit (``V100`` in ``V100-days``), if any.
-    text : str
-        As written.
-    """
-
-    spec: PriorSpec
-    per_chip: bool = False
-    chip: str | None = None
-    text: str = ""
-
-
-def parse_duration(text: str, name: str = "duration") -> Duration:
-    """Parse ``"30 days"``, ``"720 hours"``, ``"lognormal(20, 40) days"``, ``"2500 V100-days"``.
-
-    Parameters
-    ----------
-    text : str
-        An amount (number or inline prior) and a unit: ``hours``, ``days``, ``weeks``,
-        ``years`` (365 days), or a chip-time unit ``NAME-hours`` / ``NAME-days`` where NAME
-        is a chip of the table or ``chip``/``GPU``/``TPU``.
-    name : str, optional
-        Name used in messages.
-
-    Returns
-    -------
-    Duration
-
-    Raises
-    ------
-    EstimateError
-    """
-    match = re.match(r"^\s*(?P<amount>.+?)\s+(?P<unit>\S+)\s*$", text)
-    if not match:
-        raise EstimateError(
-            [(name, f"cannot parse {text!r}: write an amount and a unit: '30 days', '720 hours', '2500 V100-days'")]
-        )
-    unit = match.group("unit")
-    per_chip, chip_name = False, None
-    if unit.lower() in _WALL_UNITS:
-        seconds = _WALL_UNITS[unit.lower()]
-    else:
-        chip_time = _CHIP_TIME_RE.match(unit)
-        if not chip_time:
-            raise EstimateError(
-                [
-                    (
-                        name,
-                        f"unknown unit {unit!r} in {text!r}; known: hours, days, weeks, years, "
-                        "or chip-time such as chip-hours, GPU-days, V100-days",
-                    )
-                ]
-            )
-        per_chip = True
-        seconds = SECONDS_PER_HOUR if chip_time.group("unit").lower().startswith("hour") else SECONDS_PER_DAY
-        who = chip_time.group("who")
-        if who.lower() not in _GENERIC_CHIPS:
-            try:
-                chip_name = chip(who).name
-            except EstimateError as exc:
-                raise EstimateError([(name, f"in {text!r}: {exc.problems[0][1]} (or chip, GPU, TPU)")]) from None
-    problems = _Problems()
-    spec = _to_prior(name, match.group("amount"), "positive", problems)
-    if spec is None:
-        raise EstimateError(problems.items)
-    return Duration(spec=replace(spec, scale=seconds), per_chip=per_chip, chip=chip_name, text=text)
-
-
-# --------------------------------------------------------------------------- #
-# Sampling and quantiles of one prior                                          #
-# --------------------------------------------------------------------------- #
-
-
-def _cdf_bounds(spec: PriorSpec) -> tuple[float, float]:
-    """CDF at the truncation bounds of a normal or lognormal."""
-    if not (math.isfinite(spec.lower) or math.isfinite(spec.upper)):
-        return 0.0, 1.0
-    lo = special.ndtr(spec.standard_score(spec.lower)) if math.isfinite(spec.lower) else 0.0
-    hi = special.ndtr(spec.standard_score(spec.upper)) if math.isfinite(spec.upper) else 1.0
-    return float(lo), float(hi)
-
-
-def ppf(spec: PriorSpec, u: np.ndarray | float) -> np.ndarray:
-    """Return the quantile function of a (possibly truncated) prior, in canonical units.
-
-    Parameters
-    ----------
-    spec : PriorSpec
-        A ``fixed``, ``normal``, ``lognormal``, ``uniform`` or ``loguniform`` prior; its
-        ``lower``/``upper`` truncate it and ``scale`` converts to canonical units.
-    u : float or ndarray
-        Probability levels in (0, 1).
-
-    Returns
-    -------
-    ndarray
-        The quantiles, times ``spec.scale``.
-    """
-    u = np.asarray(u, dtype=float)
-    p = spec.params
-    if spec.dist == "fixed":
-        out = np.full(u.shape, p["value"])
-    elif spec.dist in ("normal", "lognormal"):
-        lo, hi = _cdf_bounds(spec)
-        z = special.ndtri(lo + u * (hi - lo))
-        out = p["mean"] + p["sd"] * z if spec.dist == "normal" else np.exp(p["mu"] + p["sigma"] * z)
-    elif spec.dist in ("uniform", "loguniform"):
-        low, high = max(p["low"], spec.lower), min(p["high"], spec.upper)
-        if spec.dist == "uniform":
-            out = low + u * (high - low)
-        else:
-            out = np.exp(math.log(low) + u * (math.log(high) - math.log(low)))
-    else:
-        raise ValueError(f"cannot sample a {spec.dist} prior here")
-    return out * spec.scale
 
 
 def sample(spec: PriorSpec, n: int, rng: np.random.Generator | int) -> np.ndarray:
@@ -500,21 +54,15 @@ def sample(spec: PriorSpec, n: int, rng: np.random.Generator | int) -> np.ndarra
     ndarray, shape (n,)
     """
     rng = np.random.default_rng(rng)
-    untruncated = not (math.isfinite(spec.lower) or math.isfinite(spec.upper))
-    if spec.dist in ("normal", "lognormal") and untruncated:
+    if spec.dist in ("normal", "lognormal") and not spec.is_truncated:
         z = rng.standard_normal(n)
         p = spec.params
         out = p["mean"] + p["sd"] * z if spec.dist == "normal" else np.exp(p["mu"] + p["sigma"] * z)
         return out * spec.scale
     if spec.dist == "fixed":
-        return ppf(spec, np.zeros(n))
+        return spec.ppf(np.zeros(n))
     u = np.maximum(rng.random(n), np.finfo(float).tiny)  # (0, 1): no infinite normal score
-    return ppf(spec, u)
-
-
-# --------------------------------------------------------------------------- #
-# Estimates                                                                    #
-# --------------------------------------------------------------------------- #
+    return spec.ppf(u)
 
 
 @dataclass(frozen=True)
@@ -617,8 +165,6 @@ class Estimate:
         return out
 
     def _format(self, value: float, sign: bool = True) -> str:
-        from mcscale.results import format_value  # lazy: results pulls in the engine
-
         if self.unit == "USD/(PFLOP/s-day)":
             return format_value(value, "USD", sign)
         if self.unit in ("FLOP", "FLOP/USD"):
@@ -656,7 +202,7 @@ class Estimate:
 
     def to_prior(self, name: str) -> PriorSpec:
         """Return the estimate as a prior for a scenario (see :func:`scenario_prior`)."""
-        return _parse_prior(name, name, self.to_table(), _Problems(), is_time=False)  # type: ignore[return-value]
+        return parse_prior_table(name, name, self.to_table(), Problems(), is_time=False)  # type: ignore[return-value]
 
     def to_table(self) -> float | dict[str, Any]:
         """Return the estimate as a scenario prior table.
@@ -704,7 +250,7 @@ def _closed_form(term: _Term, specs: dict[str, PriorSpec]) -> dict[str, Any] | N
     constant = term.constant
     for key, power in powers.items():
         if specs[key].is_fixed:
-            constant *= float(ppf(specs[key], 0.5)) ** power
+            constant *= float(specs[key].ppf(0.5)) ** power
     levels = {f"{100 * q:g}%": q for q in _SUMMARY_LEVELS}
     if all(_is_lognormal_or_fixed(specs[k]) for k in uncertain):
         mu = math.log(constant) + sum(powers[k] * (specs[k].params["mu"] + math.log(specs[k].scale)) for k in uncertain)
@@ -714,9 +260,7 @@ def _closed_form(term: _Term, specs: dict[str, PriorSpec]) -> dict[str, Any] | N
     if len(uncertain) == 1:
         key = uncertain[0]
         power = powers[key]
-        quantiles = {
-            k: constant * float(ppf(specs[key], q if power > 0 else 1 - q)) ** power for k, q in levels.items()
-        }
+        quantiles = {k: constant * float(specs[key].ppf(q if power > 0 else 1 - q)) ** power for k, q in levels.items()}
         return {"method": f"monotone in {key}", "quantiles": quantiles}
     return None
 
@@ -733,12 +277,10 @@ def _evaluate(
     seed: int | np.random.Generator,
 ) -> Estimate:
     """Point value, or Monte Carlo summary and closed form, of a sum of products of powers."""
-    from mcscale.results import _quantiles_with_mcse  # lazy: results pulls in the engine
-
     common = dict(quantity=quantity, unit=unit, formula=formula, inputs=inputs, notes=tuple(notes))
     used = [k for k in specs if any(k == key for term in terms for key, _ in term.powers)]
     if all(specs[k].is_fixed for k in used):
-        point = {k: float(ppf(specs[k], 0.5)) for k in used}
+        point = {k: float(specs[k].ppf(0.5)) for k in used}
         values = {t.name: t.constant * math.prod(point[k] ** p for k, p in t.powers) for t in terms}
         parts = {}
         if len(terms) > 1:
@@ -751,7 +293,7 @@ def _evaluate(
     draws = {k: sample(specs[k], n_draws, rng) for k in used}  # one stream, inputs in a fixed order
 
     def summarize(term_values: np.ndarray, closed: dict[str, Any] | None, **extra: Any) -> Estimate:
-        quantiles, mcse = _quantiles_with_mcse(term_values, _SUMMARY_LEVELS)
+        quantiles, mcse = quantiles_with_mcse(term_values, _SUMMARY_LEVELS)
         return Estimate(
             **{**common, **extra},
             quantiles=quantiles,
@@ -784,7 +326,7 @@ class _Inputs:
     """Collects validated inputs and problems for one estimator call."""
 
     def __init__(self) -> None:
-        self.problems = _Problems()
+        self.problems = Problems()
         self.specs: dict[str, PriorSpec] = {}
         self.written: dict[str, Any] = {}
         self.notes: list[str] = []
@@ -795,7 +337,7 @@ class _Inputs:
         if value is None:
             return False
         self.written[key] = value
-        spec = _to_prior(key, value, domain, self.problems)
+        spec = to_prior(key, value, domain, self.problems)
         if spec is not None:
             self.specs[key] = spec
         return spec is not None
@@ -921,7 +463,7 @@ def flop(
     Either ``chips x peak_flops x seconds x utilization`` (give ``chips``, ``chip`` or
     ``peak_flops``, one of ``days``/``hours``/``duration``, and ``utilization``), or
     ``6 x params x tokens``. Every numeric input may be a number, a prior table, a
-    :class:`~mcscale.scenario.PriorSpec` or an inline string such as ``"lognormal(0.2, 0.5)"``.
+    :class:`~mcscale.model.priors.PriorSpec` or an inline string such as ``"lognormal(0.2, 0.5)"``.
 
     Parameters
     ----------
@@ -1033,7 +575,7 @@ def cost(
 ) -> Estimate:
     """Cost of a training run [USD]: hardware, plus energy when an electricity price is given.
 
-    Hardware is ``chips x chip_price x depreciation x days / 365`` (``depreciation`` per
+    Hardware is ``chips x chip_price x depreciation x days / 365.25`` (``depreciation`` per
     year, or ``1 / lifetime_years``), or ``chips x hours x usd_per_chip_hour`` when rented.
     Energy is ``energy_mwh x 1000 x usd_per_kwh``, or, without ``energy_mwh``,
     ``chips x power_watts x hours x pue / 1000 x usd_per_kwh`` with the chip's TDP as the
@@ -1143,7 +685,7 @@ def cost(
         {
             "hardware": "chips x hours x USD per chip-hour"
             if usd_per_chip_hour is not None
-            else "chips x price x depreciation/year x days / 365",
+            else "chips x price x depreciation/year x days / 365.25",
             "energy": "energy [kWh] x USD/kWh",
         }[t.name]
         for t in terms
@@ -1164,7 +706,7 @@ def price_performance(
 ) -> Estimate:
     """Hardware price-performance [USD per PFLOP/s-day].
 
-    ``chip_price / (peak_flops / 1e15 x lifetime_years x 365 x utilization)``: what one
+    ``chip_price / (peak_flops / 1e15 x lifetime_years x 365.25 x utilization)``: what one
     PFLOP/s sustained for a day costs when the chip is written off over its lifetime.
 
     Parameters
@@ -1294,98 +836,3 @@ def flop_per_usd(
     return _evaluate(
         "flop_per_usd", "FLOP/USD", formula, [term], inputs.specs, inputs.written, inputs.notes, n_draws, seed
     )
-
-
-# --------------------------------------------------------------------------- #
-# The [estimate] block of a scenario file                                      #
-# --------------------------------------------------------------------------- #
-
-#: Inputs each estimator takes, by the name the command line uses.
-INPUTS: dict[str, tuple[str, ...]] = {
-    "flop": (
-        "chips",
-        "chip",
-        "precision",
-        "peak_flops",
-        "days",
-        "hours",
-        "duration",
-        "utilization",
-        "params",
-        "tokens",
-    ),
-    "cost": (
-        "chips",
-        "chip",
-        "chip_price",
-        "depreciation",
-        "lifetime_years",
-        "usd_per_chip_hour",
-        "days",
-        "hours",
-        "duration",
-        "energy_mwh",
-        "usd_per_kwh",
-        "power_watts",
-        "pue",
-    ),
-    "price-performance": ("chip", "precision", "chip_price", "peak_flops", "lifetime_years", "utilization"),
-}
-
-#: ``[estimate]`` targets -> (section, key, estimator, keys the estimator takes).
-TARGETS: dict[str, tuple[str, str, Any, tuple[str, ...]]] = {
-    "spend.initial": ("spend", "initial", cost, INPUTS["cost"]),
-    "hardware.flop_per_usd": (
-        "hardware",
-        "flop_per_usd",
-        flop_per_usd,
-        ("chip", "precision", "chip_price", "peak_flops", "lifetime_years", "depreciation"),
-    ),
-}
-
-
-def scenario_prior(table: Mapping[str, Any]) -> tuple[str, str, float | dict[str, Any]]:
-    """Resolve a scenario's ``[estimate]`` block into the prior it sets.
-
-    Parameters
-    ----------
-    table : mapping
-        The block: ``target = "spend.initial"`` (a :func:`cost`) or
-        ``"hardware.flop_per_usd"`` (a :func:`flop_per_usd`), and that estimator's
-        inputs (numbers, prior tables or inline prior strings).
-
-    Returns
-    -------
-    section, key : str
-        Where the prior goes (``"hardware"``, ``"flop_per_usd"``).
-    prior : float or dict
-        A scenario prior as written in TOML: a number for point inputs, a
-        ``lognormal`` ``{mu, sigma}`` when the estimate is a product of lognormals, else a
-        ``percentiles`` table (log10 values) from :data:`SCENARIO_DRAWS` Monte Carlo draws
-        with seed :data:`SCENARIO_SEED` (see :meth:`Estimate.to_table`).
-
-    Raises
-    ------
-    EstimateError
-        With every problem, keyed by the block's keys.
-    """
-    target = table.get("target")
-    if target not in TARGETS:
-        known = ", ".join(f'"{t}"' for t in TARGETS)
-        what = "missing" if target is None else f"unknown target {target!r}"
-        raise EstimateError([("target", f"{what}; known: {known}")])
-    section, key, function, keys = TARGETS[target]
-    problems = []
-    for k in table:
-        if k == "utilization" and target == "hardware.flop_per_usd":
-            problems.append((k, "flop_per_usd is at peak: the scenario's [utilization] value applies on top"))
-        elif k != "target" and k not in keys:
-            problems.append((k, f"unknown key for target {target!r}; known keys: target, " + ", ".join(keys)))
-    if problems:
-        raise EstimateError(problems)
-    kwargs = {k: v for k, v in table.items() if k != "target"}
-    for name in ("chip", "precision"):
-        if name in kwargs and not isinstance(kwargs[name], str):
-            raise EstimateError([(name, f"must be a string, got {kwargs[name]!r}")])
-    result = function(**kwargs, n_draws=SCENARIO_DRAWS, seed=SCENARIO_SEED)
-    return section, key, result.to_table()

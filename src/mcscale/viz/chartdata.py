@@ -1,7 +1,7 @@
 """What the plots show, computed from a result: band edges, exceedance curves, crossing years.
 
-Every function here takes a :class:`~mcscale.results.Result` (already sampled) and
-returns a small frozen dataclass of plain arrays; :mod:`mcscale.plots` draws them and
+Every function here takes a :class:`~mcscale.results.base.Result` (already sampled) and
+returns a small frozen dataclass of plain arrays; :mod:`mcscale.viz.drawing` draws them and
 computes nothing. Nothing here imports matplotlib or samples.
 
 All trajectory values are log10 of the metric's unit, as in ``Result.trajectories``.
@@ -15,9 +15,11 @@ from importlib import resources
 
 import numpy as np
 
-from mcscale.engine import TRAJECTORY_VARIABLES
-from mcscale.results import Answer, QueryError, Result, Threshold, trajectory_quantiles
-from mcscale.scenario import Scenario
+from mcscale.model.scenario import Scenario
+from mcscale.model.thresholds import QueryError, Threshold
+from mcscale.results.answer import Answer
+from mcscale.results.base import Result, trajectory_quantiles
+from mcscale.units import METRICS
 
 __all__ = [
     "FAN_LEVELS",
@@ -55,7 +57,7 @@ def scenario_metrics(scenario: Scenario) -> tuple[str, ...]:
     """Return the trajectory variables a scenario produces (``cap`` only when it has one)."""
     priors = scenario.all_priors()
     has_cap = "spend.cap" in priors or "spend.cap_gdp_fraction" in priors
-    return tuple(name for name in TRAJECTORY_VARIABLES if name != "cap" or has_cap)
+    return tuple(name for name in METRICS if name != "cap" or has_cap)
 
 
 def check_metric(metric: str, scenario: Scenario, flop_only: bool = False) -> None:
@@ -156,7 +158,7 @@ def fan(result: Result, metric: str = "effective_flop", levels: tuple[float, ...
     n = len(levels)
     return Fan(
         metric=metric,
-        unit=TRAJECTORY_VARIABLES[metric],
+        unit=METRICS[metric],
         years=np.asarray(result.years, dtype=float),
         median=q[0],
         levels=tuple(levels),

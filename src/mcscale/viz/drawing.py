@@ -2,7 +2,7 @@
 
 The only module that uses matplotlib, and it imports it inside the functions, so
 ``import mcscale`` (and ``mcscale run`` / ``query``) never loads it. Plot functions
-take what :mod:`mcscale.chartdata` computed and draw it; they never sample or
+take what :mod:`mcscale.viz.chartdata` computed and draw it; they never sample or
 compute statistics. Figures are made without pyplot (no global state, no GUI
 backend) and sized for a paper column (``width="single"``, 3.5 in) or a page
 (``"double"``, 7 in). Colours are the Okabe-Ito colour-blind-safe palette.
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mcscale._files import write_atomic
-from mcscale.chartdata import Crossing, Curve, Exceedance, Fan, HistoricalRuns, metric_title
+from mcscale.fileio import write_atomic
+from mcscale.viz.chartdata import Crossing, Curve, Exceedance, Fan, HistoricalRuns, metric_title
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -269,7 +269,7 @@ def fan_chart(
     Parameters
     ----------
     fan : Fan
-        From :func:`mcscale.chartdata.fan`.
+        From :func:`mcscale.viz.chartdata.fan`.
     history : HistoricalRuns, optional
         Historical runs to show as points (FLOP metrics only), with their credit.
     history_years : float

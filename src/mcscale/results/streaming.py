@@ -1,114 +1,34 @@
-"""Results of streaming mode: answers read from mergeable accumulators, not from draws.
+"""A streaming run: answers read from mergeable accumulators, not from draws.
 
-A :class:`StreamResult` answers the same questions as a materialized
-:class:`~mcscale.results.Result` on the same seed: probabilities exactly (the same
-comparisons, counted), quantiles, intervals, costs and crossing years within one bin
-of their histograms (:data:`mcscale.engine.STREAM_BIN_WIDTH` dex; crossing years
-``step / CROSSING_BINS_PER_STEP``). Thresholds must be known before sampling: a
-question whose threshold was not accumulated gets a :class:`QueryError` saying so.
+A :class:`StreamResult` answers the same questions as a
+:class:`~mcscale.results.materialized.MaterializedResult` on the same seed:
+probabilities exactly (the same comparisons, counted), quantiles, intervals, costs
+and crossing years within one bin of their histograms
+(:data:`~mcscale.sim.accumulators.STREAM_BIN_WIDTH` dex; crossing years
+``step / CROSSING_BINS_PER_STEP``). It keeps no per-draw values
+(:attr:`~mcscale.results.base.Result.keeps_draws` is False). Thresholds must be known
+before sampling: a question whose threshold was not accumulated gets a
+:class:`~mcscale.model.thresholds.QueryError` saying so.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from mcscale.engine import CROSSING_BINS_PER_STEP, TRAJECTORY_VARIABLES, CostSpec, StreamRun, Threshold
-from mcscale.results import (
-    _Z_95,
-    DEFAULT_QUANTILES,
-    SUMMARY_QUANTILES,
-    Answer,
-    QueryError,
-    Result,
-    _probability_text,
-    _threshold_text,
-    fixed_parameters,
-    resolve_threshold,
-    run_attrs,
-)
-from mcscale.results import Threshold as ThresholdValue
-from mcscale.scenario import Scenario
+from mcscale.model.scenario import Scenario
+from mcscale.model.thresholds import QueryError, Threshold, probability_text, threshold_text
+from mcscale.results.answer import Answer
+from mcscale.results.base import Result, fixed_parameters, run_attrs
+from mcscale.sim.accumulators import CROSSING_BINS_PER_STEP, cost_spec, threshold_spec
+from mcscale.sim.engine import StreamRun
+from mcscale.stats import histogram_hdi, histogram_quantiles, log10_to_natural
+from mcscale.units import DEFAULT_QUANTILES, METRICS, SUMMARY_QUANTILES
 
-__all__ = ["StreamResult", "cost_spec", "default_thresholds", "threshold_spec"]
-
-_NOT_KEPT = "not kept in streaming mode (it keeps no per-draw values)"
-
-
-def threshold_spec(scenario: Scenario, metric: str, threshold: ThresholdValue, op: str = ">=") -> Threshold:
-    """Encode a threshold for the streaming kernel.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    metric : str
-        Trajectory variable.
-    threshold : float, (float, str) or "requirement"
-        As :meth:`mcscale.results.Result.probability` takes it.
-    op : {">=", "<="}
-
-    Returns
-    -------
-    mcscale.engine.Threshold
-    """
-    log10_value, row_name = resolve_threshold(scenario, threshold)
-    return Threshold(metric, 1 if op == ">=" else -1, log10_value, row_name)
-
-
-def cost_spec(scenario: Scenario, threshold: ThresholdValue, year: float) -> CostSpec:
-    """Encode a "cost of THRESHOLD in YEAR" question for the streaming kernel."""
-    log10_value, row_name = resolve_threshold(scenario, threshold)
-    return CostSpec(float(year), log10_value, row_name)
-
-
-def default_thresholds(scenario: Scenario) -> list[Threshold]:
-    """Effective FLOP at 10x, 100x, 1000x and 10000x the scenario's reference (for exceedance curves)."""
-    return [
-        threshold_spec(scenario, "effective_flop", (multiple, scenario.reference_name))
-        for multiple in (10.0, 100.0, 1000.0, 10000.0)
-    ]
-
-
-def _histogram_quantiles(
-    counts: np.ndarray, low: float, width: float, levels: tuple[float, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quantiles of a histogram (bin 0 underflow, last overflow), interpolated within bins.
-
-    Returns the quantiles and their MCSE from the binomial order-statistic 95% interval
-    (/3.92), in the histogram's units. A quantile in the under/overflow bin is -inf/inf.
-    """
-    cumulative = np.cumsum(counts)
-    n = cumulative[-1]
-    n_bins = counts.size - 2
-
-    def at_rank(rank: float) -> float:
-        rank = min(max(rank, 0.0), float(n))
-        b = int(np.searchsorted(cumulative, rank, side="left"))
-        if b == 0:
-            return -math.inf if rank > 0 else low
-        if b > n_bins:
-            return math.inf
-        below = cumulative[b - 1]
-        fraction = (rank - below) / counts[b] if counts[b] else 0.0
-        return low + (b - 1 + fraction) * width
-
-    values, mcse = [], []
-    for q in levels:
-        values.append(at_rank(q * n))
-        half = _Z_95 * math.sqrt(n * q * (1 - q))
-        hi, lo = at_rank(n * q + half), at_rank(n * q - half)
-        mcse.append((hi - lo) / (2 * _Z_95) if math.isfinite(hi - lo) else math.inf)
-    return np.array(values), np.array(mcse)
-
-
-def _natural(log10_values: np.ndarray, log10_mcse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Natural units; the MCSE through the delta method, d(10^x) = ln 10 10^x dx."""
-    values = 10.0**log10_values
-    return values, math.log(10.0) * values * log10_mcse
+__all__ = ["StreamResult"]
 
 
 class StreamResult(Result):
@@ -180,9 +100,7 @@ class StreamResult(Result):
         for name in acc["variable"].values:
             name = str(name)
             quantiles = self.log10_quantiles(name, SUMMARY_QUANTILES)
-            out[name] = xr.Variable(
-                ("quantile", "year"), quantiles, attrs={"units": f"log10({TRAJECTORY_VARIABLES[name]})"}
-            )
+            out[name] = xr.Variable(("quantile", "year"), quantiles, attrs={"units": f"log10({METRICS[name]})"})
             total = acc["sum"].sel(variable=name).values
             squares = acc["sum_of_squares"].sel(variable=name).values
             mean = total / n
@@ -196,23 +114,6 @@ class StreamResult(Result):
     def years(self) -> np.ndarray:
         """The year grid [year]."""
         return self.tree["accumulators"]["year"].values
-
-    @property
-    def prior(self) -> xr.Dataset:
-        """Not available: streaming keeps no draws (see :meth:`prior_quantiles`)."""
-        raise QueryError(f"parameter draws are {_NOT_KEPT}; use prior_quantiles()")
-
-    @property
-    def trajectories(self) -> xr.Dataset:
-        """Not available: streaming keeps no draws."""
-        raise QueryError(f"trajectories are {_NOT_KEPT}; use quantiles() or the summary")
-
-    def parameter_draws(self, name: str) -> np.ndarray:
-        """Not available: streaming keeps no draws."""
-        raise QueryError(f"parameter draws are {_NOT_KEPT}")
-
-    def _metric(self, metric: str) -> np.ndarray:
-        raise QueryError(f"per-draw values of {metric} are {_NOT_KEPT}")
 
     def _histogram(self, metric: str) -> tuple[np.ndarray, float]:
         acc = self.tree["accumulators"]
@@ -240,7 +141,7 @@ class StreamResult(Result):
     def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
         """Per-year quantiles of log10 ``metric``, shape (len(q), n_years), read from histograms."""
         histogram, low = self._histogram(metric)
-        out = np.stack([_histogram_quantiles(row, low, self._width, tuple(q))[0] for row in histogram], axis=1)
+        out = np.stack([histogram_quantiles(row, low, self._width, tuple(q))[0] for row in histogram], axis=1)
         constant = self._constant(metric)
         return np.where(np.isnan(constant), out, constant)
 
@@ -254,16 +155,16 @@ class StreamResult(Result):
         if name in fixed:
             return np.full(len(q), float(fixed[name]))
         i = names.index(name)
-        values, _ = _histogram_quantiles(
+        values, _ = histogram_quantiles(
             acc["parameter_histogram"].values[i], float(acc["parameter_low"].values[i]), self._width, tuple(q)
         )
         return 10.0**values
 
     # -- questions ----------------------------------------------------------
 
-    def _threshold_index(self, metric: str, threshold: ThresholdValue, op: str) -> int:
-        if metric not in TRAJECTORY_VARIABLES:
-            raise QueryError(f"unknown metric {metric!r}; known: " + ", ".join(TRAJECTORY_VARIABLES))
+    def _threshold_index(self, metric: str, threshold: Threshold, op: str) -> int:
+        if metric not in METRICS:
+            raise QueryError(f"unknown metric {metric!r}; known: " + ", ".join(METRICS))
         spec = threshold_spec(self.scenario, metric, threshold, op)
         acc = self.tree["accumulators"]
         for i in range(acc.sizes["threshold"]):
@@ -275,14 +176,14 @@ class StreamResult(Result):
             ):
                 return i
         raise QueryError(
-            f"this streaming run did not count {metric} {op} {_threshold_text(threshold)}: thresholds must be "
+            f"this streaming run did not count {metric} {op} {threshold_text(threshold)}: thresholds must be "
             "known before sampling (ask the question in the same command, or run without --stream)"
         )
 
     def probability(
         self,
         metric: str,
-        threshold: ThresholdValue,
+        threshold: Threshold,
         *,
         by: float | None = None,
         in_year: float | None = None,
@@ -295,17 +196,17 @@ class StreamResult(Result):
         t = self._threshold_index(metric, threshold, op)
         acc = self.tree["accumulators"]
         if by is not None:
-            count = int(acc["exceed_by"].values[t, self._index_by(by)])
+            count = int(acc["exceed_by"].values[t, self.grid_index_by(by)])
         else:
-            count = int(acc["exceed_in"].values[t, self._index_in(in_year)])
-        return self._probability_answer(count, question or _probability_text(metric, op, threshold, by, in_year))
+            count = int(acc["exceed_in"].values[t, self.grid_index_in(in_year)])
+        return self.probability_answer(count, question or probability_text(metric, op, threshold, by, in_year))
 
-    def exceedance_curve(self, metric: str, threshold: ThresholdValue, op: str = ">=") -> np.ndarray:
+    def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """P(metric >= threshold by year) for every grid year, from the exceedance counts."""
         t = self._threshold_index(metric, threshold, op)
         return self.tree["accumulators"]["exceed_by"].values[t] / self.n_draws
 
-    def crossing_histogram(self, metric: str, threshold: ThresholdValue, op: str = ">=") -> np.ndarray:
+    def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """Share of draws first crossing in each grid interval, shape (n_years - 1,)."""
         t = self._threshold_index(metric, threshold, op)
         counts = self.tree["accumulators"]["crossing"].values[t, :-1]
@@ -316,7 +217,7 @@ class StreamResult(Result):
         return shares / self.n_draws
 
     def crossing_year(
-        self, metric: str, threshold: ThresholdValue, *, op: str = ">=", question: str | None = None
+        self, metric: str, threshold: Threshold, *, op: str = ">=", question: str | None = None
     ) -> Answer:
         """Distribution of the first year ``metric`` reaches ``threshold``, from the crossing histogram."""
         t = self._threshold_index(metric, threshold, op)
@@ -325,27 +226,20 @@ class StreamResult(Result):
         # the histogram starts at the first grid year; its last bin counts "never"
         as_histogram = np.concatenate([[0], counts[:-1], counts[-1:]])
         width = float(acc.attrs["crossing_width"])
-        values, mcse = _histogram_quantiles(as_histogram, float(self.years[0]), width, DEFAULT_QUANTILES)
+        values, mcse = histogram_quantiles(as_histogram, float(self.years[0]), width, DEFAULT_QUANTILES)
         keys = [f"{100 * q:g}%" for q in DEFAULT_QUANTILES]
         quantiles = dict(zip(keys, map(float, values), strict=True))
         n = self.n_draws
         p_never = float(counts[-1]) / n
-        text = question or f"year {metric} {op} {_threshold_text(threshold)}"
-        return self._answer(
+        text = question or f"year {metric} {op} {threshold_text(threshold)}"
+        return self.new_answer(
             text,
             "crossing_year",
             "year",
             quantiles=quantiles,
             quantile_mcse=dict(zip(keys, map(float, mcse), strict=True)),
             median=quantiles["50%"],
-            details={
-                "p_never": p_never,
-                "p_never_mcse": math.sqrt(p_never * (1 - p_never) / n),
-                "horizon_end": float(self.years[-1]),
-                "interval_50": [quantiles["25%"], quantiles["75%"]],
-                "interval_90": [quantiles["5%"], quantiles["95%"]],
-                "bin_width_years": width,
-            },
+            details=self.crossing_details(quantiles, p_never, bin_width_years=width),
         )
 
     def quantiles(
@@ -355,18 +249,18 @@ class StreamResult(Result):
         if not all(0 < level < 1 for level in q):
             raise QueryError("quantile levels must lie in (0, 1)")
         histogram, low = self._histogram(metric)
-        k = self._index_in(year)
-        log_values, log_mcse = _histogram_quantiles(histogram[k], low, self._width, tuple(q))
+        k = self.grid_index_in(year)
+        log_values, log_mcse = histogram_quantiles(histogram[k], low, self._width, tuple(q))
         constant = self._constant(metric)[k]
         if not np.isnan(constant):
             log_values, log_mcse = np.full(len(q), constant), np.zeros(len(q))
-        values, mcse = _natural(log_values, log_mcse)
+        values, mcse = log10_to_natural(log_values, log_mcse)
         keys = [f"{100 * level:g}%" for level in q]
         text = question or f"quantiles {metric} in {year:g}"
-        return self._answer(
+        return self.new_answer(
             text,
             "quantiles",
-            TRAJECTORY_VARIABLES[metric],
+            METRICS[metric],
             quantiles=dict(zip(keys, map(float, values), strict=True)),
             quantile_mcse=dict(zip(keys, map(float, mcse), strict=True)),
             details={"bin_width_dex": self._width},
@@ -381,24 +275,24 @@ class StreamResult(Result):
         if not 0 < prob < 1:
             raise QueryError(f"interval probability must lie in (0, 1), got {prob:g}")
         histogram, low = self._histogram(metric)
-        row = histogram[self._index_in(year)]
+        row = histogram[self.grid_index_in(year)]
         if method == "eti":
-            bounds, _ = _histogram_quantiles(row, low, self._width, ((1 - prob) / 2, (1 + prob) / 2))
+            bounds, _ = histogram_quantiles(row, low, self._width, ((1 - prob) / 2, (1 + prob) / 2))
         else:
-            bounds = _histogram_hdi(row, low, self._width, prob)
+            bounds = histogram_hdi(row, low, self._width, prob)
         text = question or f"interval {metric} in {year:g} {method} {prob:g}"
         details = {"method": method, "prob": prob, "bin_width_dex": self._width}
-        return self._answer(
+        return self.new_answer(
             text,
             "interval",
-            TRAJECTORY_VARIABLES[metric],
+            METRICS[metric],
             interval=(float(10.0 ** bounds[0]), float(10.0 ** bounds[1])),
             details=details,
         )
 
-    def cost(self, threshold: ThresholdValue, year: float, question: str | None = None) -> Answer:
+    def cost(self, threshold: Threshold, year: float, question: str | None = None) -> Answer:
         """USD needed for a run of ``threshold`` FLOP in a grid year, from cost histograms."""
-        self._index_in(year)
+        self.grid_index_in(year)
         spec = cost_spec(self.scenario, threshold, year)
         acc = self.tree["accumulators"]
         index = None
@@ -411,25 +305,25 @@ class StreamResult(Result):
                 index = i
         if index is None:
             raise QueryError(
-                f"this streaming run did not histogram the cost of {_threshold_text(threshold)} in {year:g}: "
+                f"this streaming run did not histogram the cost of {threshold_text(threshold)} in {year:g}: "
                 "ask the question in the same command, or run without --stream"
             )
         levels = (0.05, 0.5, 0.95)
         keys = [f"{100 * q:g}%" for q in levels]
         out = []
         for kind in range(2):
-            log_values, log_mcse = _histogram_quantiles(
+            log_values, log_mcse = histogram_quantiles(
                 acc["cost_histogram"].values[index, kind],
                 float(acc["cost_low"].values[index, kind]),
                 self._width,
                 levels,
             )
-            values, mcse = _natural(log_values, log_mcse)
+            values, mcse = log10_to_natural(log_values, log_mcse)
             out.append(
                 (dict(zip(keys, map(float, values), strict=True)), dict(zip(keys, map(float, mcse), strict=True)))
             )
-        text = question or f"cost of {_threshold_text(threshold)} in {year:g}"
-        return self._answer(
+        text = question or f"cost of {threshold_text(threshold)} in {year:g}"
+        return self.new_answer(
             text,
             "cost",
             "USD",
@@ -438,35 +332,3 @@ class StreamResult(Result):
             median=out[0][0]["50%"],
             details={"effective_flop_quantiles": out[1][0], "effective_flop_mcse": out[1][1]},
         )
-
-    def __repr__(self) -> str:
-        return super().__repr__().replace("<mcscale.Result", "<mcscale.StreamResult")
-
-
-def _histogram_hdi(counts: np.ndarray, low: float, width: float, prob: float) -> tuple[float, float]:
-    """Shortest interval holding ``prob`` of the draws, from a histogram.
-
-    Finds the fewest consecutive bins holding the mass (the fullest such run when
-    several tie), then trims the excess from its two edge bins in proportion to their
-    counts, which leaves the density equal at both ends, as an HDI's is.
-    """
-    inner = counts[1:-1].astype(np.float64)
-    needed = prob * counts.sum()
-    cumulative = np.concatenate([[0.0], np.cumsum(inner)])
-    size = inner.size
-    best_width, best = size + 1, (0, size)
-    j = 0
-    for i in range(size):
-        j = max(j, i)
-        while j < size and cumulative[j] - cumulative[i] < needed:
-            j += 1
-        if cumulative[j] - cumulative[i] < needed:
-            break
-        mass = cumulative[j] - cumulative[i]
-        if j - i < best_width or (j - i == best_width and mass > cumulative[best[1]] - cumulative[best[0]]):
-            best_width, best = j - i, (i, j)
-    i, j = best
-    excess = cumulative[j] - cumulative[i] - needed
-    edges = inner[i] + inner[j - 1] if j - 1 > i else inner[i]
-    trim = min(excess / edges, 1.0) if edges > 0 else 0.0
-    return low + (i + trim) * width, low + (j - trim) * width

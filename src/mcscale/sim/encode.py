@@ -1,9 +1,7 @@
-"""Prior specs -> flat sampler tables for the kernels; the Gaussian copula.
+"""Encoders: a scenario -> the flat arrays the kernels read (prior table, model plan).
 
-Every sampled prior is driven by one standard normal per draw. Correlated priors
-share a Gaussian copula: the scenario's Spearman rank correlations are turned into
-correlations of the underlying normals, ``r = 2 sin(pi rho / 6)``, which is exact
-for continuous marginals.
+The kernels know nothing of scenarios; everything they switch on is an integer code
+from :mod:`mcscale.sim.codes.codes`, written here.
 """
 
 from __future__ import annotations
@@ -13,28 +11,20 @@ from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
-from mcscale.scenario import PriorSpec, Scenario
+from mcscale.model.copula import normal_correlation, prior_order
+from mcscale.model.priors import PriorSpec
+from mcscale.model.scenario import Scenario
+from mcscale.sim.kernels import codes
+from mcscale.units import METRICS
 
-__all__ = [
-    "KIND_CODES",
-    "PriorTable",
-    "build_prior_table",
-    "normal_correlation",
-    "prior_order",
-]
+__all__ = ["ModelPlan", "PriorTable", "build_model_plan", "build_prior_table", "compile_plan", "year_grid"]
 
-#: Integer codes the kernels switch on.
-KIND_CODES: dict[str, int] = {
-    "fixed": 0,
-    "normal": 1,
-    "lognormal": 2,
-    "uniform": 3,
-    "loguniform": 4,
-    "percentiles": 5,
-    "mixture": 6,
-    "lookup": 7,
+_CEILING_MODES = {"hard": codes.CEILING_HARD, "soft": codes.CEILING_SOFT}
+_GROWTH_KEYS = {
+    codes.GROWTH_SPEND: "spend",
+    codes.GROWTH_HARDWARE: "hardware",
+    codes.GROWTH_ALGORITHMS: "algorithms",
 }
 
 
@@ -44,7 +34,7 @@ class PriorTable(NamedTuple):
     Attributes
     ----------
     kind : ndarray of int64
-        Distribution code per row (:data:`KIND_CODES`).
+        Distribution code per row (:data:`~mcscale.sim.kernels.codes.KIND_CODES`).
     a, b : ndarray of float64
         ``value``; ``mean, sd``; ``mu, sigma``; ``low, high`` (log of them for
         loguniform), in written units.
@@ -98,83 +88,6 @@ class PriorTable(NamedTuple):
     n_params: int
 
 
-def normal_correlation(names: list[str], correlations: tuple[tuple[str, str, float], ...] | list) -> np.ndarray:
-    """Return the Cholesky factor of the copula's normal correlation matrix.
-
-    Parameters
-    ----------
-    names : list of str
-        Prior names, in the order of the matrix rows.
-    correlations : sequence of (str, str, float)
-        Pairs with their Spearman rank correlation.
-
-    Returns
-    -------
-    ndarray, shape (len(names), len(names))
-        Lower-triangular factor ``L`` with ``L @ L.T`` the correlation matrix.
-
-    Raises
-    ------
-    ValueError
-        If the matrix is not positive definite.
-    """
-    index = {name: i for i, name in enumerate(names)}
-    matrix = np.eye(len(names))
-    for a, b, rho in correlations:
-        r = 2.0 * math.sin(math.pi * rho / 6.0)
-        matrix[index[a], index[b]] = matrix[index[b], index[a]] = r
-    try:
-        return np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
-        raise ValueError("correlation matrix is not positive definite") from None
-
-
-def prior_order(priors: dict[str, PriorSpec]) -> list[str]:
-    """Return prior names sorted so that every lookup comes after its source."""
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        spec = priors[name]
-        if spec.dist == "lookup":
-            visit(spec.of)
-        order.append(name)
-
-    for name in priors:
-        visit(name)
-    return order
-
-
-def _cdf(spec: PriorSpec, x: float) -> float:
-    """CDF of an untruncated, non-mixture prior at ``x`` [written units]."""
-    if math.isinf(x):
-        return 0.0 if x < 0 else 1.0
-    p = spec.params
-    if spec.dist in ("normal", "lognormal"):
-        return float(stats.norm.cdf(spec.standard_score(x)))
-    if spec.dist == "uniform":
-        return min(max((x - p["low"]) / (p["high"] - p["low"]), 0.0), 1.0)
-    if spec.dist == "loguniform":
-        if x <= 0:
-            return 0.0
-        span = math.log(p["high"]) - math.log(p["low"])
-        return min(max((math.log(x) - math.log(p["low"])) / span, 0.0), 1.0)
-    if spec.dist == "percentiles":
-        if spec.log10:
-            if x <= 0:
-                return 0.0
-            x = math.log10(x)
-        probs = [q for q, _ in spec.points]
-        values = [v for _, v in spec.points]
-        if x < values[0]:
-            return 0.0
-        if x >= values[-1]:
-            return 1.0
-        return float(np.interp(x, values, probs))
-    return 0.0 if x < spec.params["value"] else 1.0  # fixed
-
-
 class _Builder:
     """Accumulates rows of a :class:`PriorTable`."""
 
@@ -186,11 +99,11 @@ class _Builder:
     def add(self, spec: PriorSpec, normal_index: int, row_of: dict[str, int]) -> int:
         p = spec.params
         row = {
-            "kind": KIND_CODES[spec.dist],
+            "kind": codes.KIND_CODES[spec.dist],
             "a": 0.0,
             "b": 0.0,
-            "u_low": _cdf(spec, spec.lower) if spec.dist not in ("mixture", "lookup") else 0.0,
-            "u_high": _cdf(spec, spec.upper) if spec.dist not in ("mixture", "lookup") else 1.0,
+            "u_low": spec.cdf(spec.lower) if spec.dist not in ("mixture", "lookup") else 0.0,
+            "u_high": spec.cdf(spec.upper) if spec.dist not in ("mixture", "lookup") else 1.0,
             "truncated": bool(math.isfinite(spec.lower) or math.isfinite(spec.upper)),
             "scale": spec.scale,
             "table_start": len(self.table_x),
@@ -203,8 +116,8 @@ class _Builder:
         if spec.dist in ("normal", "lognormal") and math.isfinite(spec.lower) and spec.standard_score(spec.lower) > 0:
             # Truncated to the upper tail: work with survival probabilities, where the
             # CDF would round to 1. x = a - b ndtri(sf); u runs from sf(lower) to sf(upper).
-            row["u_low"] = float(stats.norm.sf(spec.standard_score(spec.lower)))
-            row["u_high"] = float(stats.norm.sf(spec.standard_score(spec.upper))) if math.isfinite(spec.upper) else 0.0
+            row["u_low"] = spec.sf(spec.lower)
+            row["u_high"] = spec.sf(spec.upper) if math.isfinite(spec.upper) else 0.0
             mirror = -1.0
         else:
             mirror = 1.0
@@ -279,7 +192,7 @@ class _Builder:
 
 
 def build_prior_table(scenario: Scenario) -> tuple[PriorTable, list[str]]:
-    """Encode a scenario's priors for the kernels.
+    """Encode a scenario's priors for the codes.
 
     Parameters
     ----------
@@ -310,3 +223,144 @@ def build_prior_table(scenario: Scenario) -> tuple[PriorTable, list[str]]:
             builder.add_mixture_components(priors[name], row_of[name])
     cholesky = normal_correlation(sampled, scenario.correlations)
     return builder.table(cholesky, len(names)), names
+
+
+class ModelPlan(NamedTuple):
+    """The model of a scenario as arrays the kernels read.
+
+    Attributes
+    ----------
+    value_row : ndarray of int64, shape (N_VALUES,)
+        Prior row of each start value (-1: absent).
+    value_sign : ndarray of float64
+        +1, or -1 where the file gives the inverse (``price_per_flop``).
+    rate_row, rate_kind : ndarray of int64, shape (4, n_regimes)
+        Prior row and form (doubling time or factor per year) of each growing
+        quantity's rate in each regime.
+    interval_regime : ndarray of int64, shape (n_years - 1,)
+        Regime in force over each grid interval.
+    step : float
+        Grid step [year].
+    cap_mode, hardware_mode, algorithms_mode : int
+        Ceiling modes (none, hard, soft).
+    variable_slot : ndarray of int64, shape (N_VARIABLES,)
+        Output slot of each trajectory variable (-1: not kept).
+    """
+
+    value_row: np.ndarray
+    value_sign: np.ndarray
+    rate_row: np.ndarray
+    rate_kind: np.ndarray
+    interval_regime: np.ndarray
+    step: float
+    cap_mode: int
+    hardware_mode: int
+    algorithms_mode: int
+    variable_slot: np.ndarray
+
+
+def year_grid(scenario: Scenario) -> np.ndarray:
+    """Return the scenario's grid years [year]."""
+    return scenario.start + scenario.step * np.arange(scenario.n_years)
+
+
+def _rate(scenario_priors: dict, section: str, rows: dict[str, int]) -> tuple[int, int]:
+    """Prior row and rate form of a section's growth, or (-1, none) if not given."""
+    for key, kind in (
+        ("doubling_time", codes.RATE_DOUBLING_TIME),
+        ("growth_per_year", codes.RATE_GROWTH_PER_YEAR),
+    ):
+        name = f"{section}.{key}"
+        if name in scenario_priors:
+            return rows[scenario_priors[name].name], kind
+    return -1, codes.RATE_NONE
+
+
+def build_model_plan(scenario: Scenario, rows: dict[str, int]) -> ModelPlan:
+    """Encode the scenario's model equations for the codes.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    rows : dict of str to int
+        Prior name -> row in the :class:`PriorTable`.
+
+    Returns
+    -------
+    ModelPlan
+    """
+    p = scenario.priors
+    value_row = np.full(codes.N_VALUES, -1, dtype=np.int64)
+    value_sign = np.ones(codes.N_VALUES)
+    value_row[codes.VALUE_SPEND] = rows["spend.initial"]
+    if "hardware.flop_per_usd" in p:
+        value_row[codes.VALUE_FLOP_PER_USD] = rows["hardware.flop_per_usd"]
+    else:
+        value_row[codes.VALUE_FLOP_PER_USD] = rows["hardware.price_per_flop"]
+        value_sign[codes.VALUE_FLOP_PER_USD] = -1.0
+    value_row[codes.VALUE_UTILIZATION] = rows["utilization.value"]
+    for slot, name in (
+        (codes.VALUE_CAP, "spend.cap"),
+        (codes.VALUE_CAP, "spend.cap_gdp_fraction"),
+        (codes.VALUE_CAP_SCALE, "economy.gdp"),
+        (codes.VALUE_MAX_FLOP_PER_USD, "hardware.max_flop_per_usd"),
+        (codes.VALUE_MAX_GAIN, "algorithms.max_gain"),
+    ):
+        if name in p:
+            value_row[slot] = rows[name]
+
+    n_regimes = len(scenario.regimes) + 1
+    rate_row = np.full((4, n_regimes), -1, dtype=np.int64)
+    rate_kind = np.zeros((4, n_regimes), dtype=np.int64)
+    cap_growth = "economy.gdp_growth_per_year" if "spend.cap_gdp_fraction" in p else "spend.cap_growth_per_year"
+    for r in range(n_regimes):
+        priors = p if r == 0 else scenario.regimes[r - 1].priors
+        for q, section in _GROWTH_KEYS.items():
+            row, kind = _rate(priors, section, rows)
+            if row >= 0:
+                rate_row[q, r], rate_kind[q, r] = row, kind
+            elif r > 0:  # unchanged by this regime
+                rate_row[q, r], rate_kind[q, r] = rate_row[q, r - 1], rate_kind[q, r - 1]
+        if cap_growth in priors:
+            rate_row[codes.GROWTH_CAP, r] = rows[priors[cap_growth].name]
+            rate_kind[codes.GROWTH_CAP, r] = codes.RATE_GROWTH_PER_YEAR
+        elif r > 0:
+            rate_row[codes.GROWTH_CAP, r] = rate_row[codes.GROWTH_CAP, r - 1]
+            rate_kind[codes.GROWTH_CAP, r] = rate_kind[codes.GROWTH_CAP, r - 1]
+
+    interval_starts = year_grid(scenario)[:-1]
+    boundaries = np.array([regime.start_year for regime in scenario.regimes])
+    # A regime covers every interval that starts at or after its year.
+    interval_regime = np.searchsorted(boundaries, interval_starts + 1e-9, side="right").astype(np.int64)
+
+    has_cap = value_row[codes.VALUE_CAP] >= 0
+    variable_slot = np.full(codes.N_VARIABLES, -1, dtype=np.int64)
+    slot = 0
+    for v, name in enumerate(METRICS):
+        if name != "cap" or has_cap:
+            variable_slot[v] = slot
+            slot += 1
+    return ModelPlan(
+        value_row=value_row,
+        value_sign=value_sign,
+        rate_row=rate_row,
+        rate_kind=rate_kind,
+        interval_regime=interval_regime,
+        step=float(scenario.step),
+        cap_mode=_CEILING_MODES[scenario.cap_kind] if has_cap else codes.CEILING_NONE,
+        hardware_mode=_CEILING_MODES[scenario.hardware_ceiling_kind]
+        if value_row[codes.VALUE_MAX_FLOP_PER_USD] >= 0
+        else codes.CEILING_NONE,
+        algorithms_mode=_CEILING_MODES[scenario.algorithms_ceiling_kind]
+        if value_row[codes.VALUE_MAX_GAIN] >= 0
+        else codes.CEILING_NONE,
+        variable_slot=variable_slot,
+    )
+
+
+def compile_plan(scenario: Scenario) -> tuple[PriorTable, list[str], ModelPlan, list[str]]:
+    """Return the prior table, parameter names, model plan and kept variables."""
+    table, names = build_prior_table(scenario)
+    plan = build_model_plan(scenario, {name: i for i, name in enumerate(names)})
+    variables = [name for v, name in enumerate(METRICS) if plan.variable_slot[v] >= 0]
+    return table, names, plan, variables

@@ -10,8 +10,8 @@ This module re-implements DESIGN.md section 1 without the engine, and is used tw
   every log10 trajectory, which must agree with ``result.trajectories`` to rounding
   (``tests/test_numpy_model.py``).
 
-It deliberately shares no code with :mod:`mcscale.kernels` or
-:func:`mcscale.engine.build_model_plan`; only the :class:`mcscale.Scenario` dataclass
+It deliberately shares no code with :mod:`mcscale.sim.kernels` or
+:func:`mcscale.sim.encode.build_model_plan`; only the :class:`mcscale.Scenario` dataclass
 (the parsed, validated file) is read. The sampler does not reproduce the engine's
 random stream: it draws the same distributions, not the same numbers. Nothing imports
 this module at ``import mcscale`` time.
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import special
 
-from mcscale.scenario import PriorSpec, Scenario
+from mcscale.model.priors import PriorSpec
+from mcscale.model.scenario import Scenario
 
 __all__ = [
     "QUANTILES",

@@ -3,7 +3,7 @@
 A report holds the scenario's name and description, a table of every prior as
 written and as sampled (5/50/95%), the answers to the scenario's questions with
 their MCSE (from :mod:`mcscale.query`, so they equal what ``mcscale query``
-prints), the figures of :mod:`mcscale.plots` embedded as base64 PNG, and the run's
+prints), the figures of :mod:`mcscale.viz.drawing` embedded as base64 PNG, and the run's
 metadata. It loads nothing from the network: no scripts, fonts or style sheets
 outside the file. The answers are also embedded as JSON
 (``<script type="application/json" id="mcscale-answers">``) for machines.
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcscale import chartdata
-from mcscale._files import write_atomic
+from mcscale._version import __version__
+from mcscale.fileio import write_atomic
+from mcscale.model.thresholds import QueryError
 from mcscale.query import (
     QuestionSyntaxError,
     answer,
@@ -35,7 +36,10 @@ from mcscale.query import (
     scenario_queries,
     scenario_references,
 )
-from mcscale.results import Answer, QueryError, Result, format_probability, format_value, parameter_unit
+from mcscale.results.answer import Answer
+from mcscale.results.base import Result
+from mcscale.units import format_probability, format_value, parameter_unit
+from mcscale.viz import chartdata
 
 __all__ = [
     "PriorRow",
@@ -265,10 +269,10 @@ class _Figure:
 
 
 def _img(figure: _Figure, dpi: float) -> str:
-    from mcscale import plots
+    from mcscale.viz import drawing
 
     fig = figure.make()
-    data = base64.b64encode(plots.figure_bytes(fig, "png", dpi)).decode("ascii")
+    data = base64.b64encode(drawing.figure_bytes(fig, "png", dpi)).decode("ascii")
     width, height = (round(v * dpi) for v in fig.get_size_inches())
     return (
         f'<figure id="fig-{_e(figure.key)}"><img src="data:image/png;base64,{data}" width="{width}" '
@@ -285,7 +289,7 @@ _HISTORY_CAPTION = (
 
 
 def _scenario_figures(result: Result) -> list[_Figure]:
-    from mcscale import plots
+    from mcscale.viz import drawing
 
     cd = chartdata
     history = cd.historical_runs()
@@ -298,28 +302,28 @@ def _scenario_figures(result: Result) -> list[_Figure]:
             f"Effective compute of the largest training run [FLOP, in {result.scenario.start:g}-algorithm "
             f"equivalents]. {bands}. Lines at {name} ({flop:.3g} FLOP) and 1000x {name}; right axis in "
             f"multiples of {name}. {_HISTORY_CAPTION}",
-            lambda: plots.fan_chart(cd.fan(result, "effective_flop"), history),
+            lambda: drawing.fan_chart(cd.fan(result, "effective_flop"), history),
         ),
         _Figure(
             "fan-physical",
             "fan chart of physical training compute",
             f"Physical compute of the largest training run [FLOP]: spend x FLOP per USD x utilization. {bands}. "
             f"{_HISTORY_CAPTION}",
-            lambda: plots.fan_chart(cd.fan(result, "physical_flop"), history),
+            lambda: drawing.fan_chart(cd.fan(result, "physical_flop"), history),
         ),
         _Figure(
             "exceedance",
             "exceedance curves",
             f"Probability that effective compute has reached 10x, 100x, 1000x and 10000x {name} at some grid year "
             "up to each year, with ±1.96 MCSE bands (thin at this draw count).",
-            lambda: plots.exceedance_chart(cd.exceedance(result)),
+            lambda: drawing.exceedance_chart(cd.exceedance(result)),
         ),
         _Figure(
             "crossing",
             "distribution of the crossing year",
             f"First year effective compute reaches 1000x {name} (interpolated between grid years), as a share of "
             "all draws per year; draws that never reach it within the horizon are counted in P(never).",
-            lambda: plots.crossing_chart(cd.crossing(result)),
+            lambda: drawing.crossing_chart(cd.crossing(result)),
         ),
     ]
     has_cap = "cap" in cd.scenario_metrics(result.scenario)
@@ -329,7 +333,7 @@ def _scenario_figures(result: Result) -> list[_Figure]:
             "fan chart of spending per run",
             f"Spend on the largest training run [USD]. {bands}."
             + (" Dashed: the cap's median; dotted: its 90% interval." if has_cap else " The scenario has no cap."),
-            lambda: plots.spend_chart(
+            lambda: drawing.spend_chart(
                 cd.fan(result, "spend"), cd.fan(result, "cap", levels=(0.9,)) if has_cap else None
             ),
         )
@@ -339,7 +343,7 @@ def _scenario_figures(result: Result) -> list[_Figure]:
             "price-performance",
             "fan chart of hardware price-performance",
             f"Hardware price-performance [FLOP per USD, before utilization]. {bands}.",
-            lambda: plots.price_performance_chart(cd.fan(result, "flop_per_usd")),
+            lambda: drawing.price_performance_chart(cd.fan(result, "flop_per_usd")),
         )
     )
     return figures
@@ -398,8 +402,6 @@ def _metadata_table(result: Result, report_seconds: float) -> str:
 
 
 def _footer() -> str:
-    from mcscale import __version__
-
     return (
         f"<footer>Made by mcscale {_e(__version__)}. Historical runs: Epoch AI, "
         '<a href="https://epoch.ai/data/ai-models">Data on AI Models</a> '
@@ -497,7 +499,7 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
     str
         The HTML page.
     """
-    from mcscale import plots
+    from mcscale.viz import drawing
 
     if len(results) < 2:
         raise ValueError("a comparison needs at least two scenarios")
@@ -526,7 +528,7 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
             f"compare-{metric}",
             f"comparison of {chartdata.metric_title(metric)}",
             f"{_capitalized(chartdata.metric_title(metric))} [{unit}]. {band}",
-            lambda metric=metric: plots.comparison_chart([cd.fan(r, metric, levels=(0.9,)) for r in results]),
+            lambda metric=metric: drawing.comparison_chart([cd.fan(r, metric, levels=(0.9,)) for r in results]),
         )
         for metric, unit in (("effective_flop", "FLOP"), ("physical_flop", "FLOP"), ("spend", "USD"))
     ]
@@ -536,7 +538,7 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
             "exceedance curves of the scenarios",
             "Probability that effective compute has reached 1000x GPT-4 at some grid year up to each year, "
             "with ±1.96 MCSE bands.",
-            lambda: plots.exceedance_chart(cd.exceedance_comparison(results, "effective_flop", (1000.0, "GPT-4"))),
+            lambda: drawing.exceedance_chart(cd.exceedance_comparison(results, "effective_flop", (1000.0, "GPT-4"))),
         )
     )
     figures_html = "".join(_img(f, dpi) for f in figures)
@@ -550,8 +552,6 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
     assumptions = "".join(
         f"<details><summary>{_e(r.scenario.name)}</summary>{_assumptions_table(r)}</details>" for r in results
     )
-    from mcscale import __version__
-
     seconds = time.perf_counter() - started
     sections = [
         f"<header><h1>Comparison: {_e(', '.join(names))}</h1></header>",

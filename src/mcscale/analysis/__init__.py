@@ -1,0 +1,1 @@
+"""Analyses over many runs of a scenario: sensitivity, fits to history, backtests."""

@@ -1,0 +1,102 @@
+"""The ``mcscale`` command line: parses arguments and calls the API.
+
+Exit codes: 0 success, 2 bad input (scenario, arguments, paths), 1 anything else.
+User errors print one line per problem on stderr and never a traceback.
+
+One module per command group: :mod:`~mcscale.cli.sampling` (``run``, ``query``,
+``scenarios``), :mod:`~mcscale.cli.figures` (``plot``, ``report``, ``compare``),
+:mod:`~mcscale.cli.estimate` and :mod:`~mcscale.cli.bench`; shared pieces in
+:mod:`~mcscale.cli.common`. Each command imports what it needs when it runs, so that
+``mcscale --version``, ``mcscale scenarios`` and ``mcscale estimate`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from mcscale._version import __version__
+from mcscale.cli.bench import add_bench_parser
+from mcscale.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError
+from mcscale.cli.estimate import add_estimate_parser
+from mcscale.cli.figures import add_figure_parsers
+from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
+from mcscale.scenario_file import bundled_scenarios
+
+__all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = Parser(prog="mcscale", description="Monte Carlo forecasts of frontier AI training compute.")
+    parser.add_argument("--version", action="version", version=f"mcscale {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_run_parser(commands)
+    add_query_parser(commands)
+    add_figure_parsers(commands)
+    add_estimate_parser(commands)
+    add_scenarios_parser(commands)
+    add_bench_parser(commands)
+    return parser
+
+
+def _user_error_lines(exc: ValueError) -> list[str] | None:
+    """Return the lines to print for a library user error (bad scenario or question), or None for a bug.
+
+    The error classes are imported here, when an error is raised, so that ``--version``,
+    ``scenarios`` and ``estimate`` do not import the query machinery.
+    """
+    from mcscale.model.scenario import ScenarioError
+    from mcscale.model.thresholds import QueryError
+    from mcscale.query import QuestionSyntaxError
+
+    if isinstance(exc, ScenarioError):
+        return exc.lines()
+    if isinstance(exc, QuestionSyntaxError | QueryError):
+        return [str(exc)]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # Questions may follow options ("query FILE --draws N 'P(...)'"), which argparse
+    # leaves over for a nargs="*" positional.
+    if extra and args.command == "query" and not any(e.startswith("-") for e in extra):
+        args.args += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    for flag, default in (("draws", 100_000), ("seed", 0), ("precision", None)):
+        if hasattr(args, flag):  # remember what was given, then apply the default
+            setattr(args, f"{flag}_given", getattr(args, flag) is not None)
+            if getattr(args, flag) is None:
+                setattr(args, flag, default)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"mcscale: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mcscale: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `mcscale run ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:  # writing an output or reading an input the system refused
+        print(f"mcscale: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # ScenarioError, QuestionSyntaxError and QueryError are ValueErrors
+        lines = _user_error_lines(exc)
+        if lines is None:
+            raise
+        for line in lines:
+            print(f"mcscale: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""What the command modules share: user errors and exit codes, argument types, scenario loading, sampling.
+
+Nothing heavy is imported at module level: the sampling stack is imported by the
+functions that sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcscale.model.scenario import Scenario
+    from mcscale.query import Query
+    from mcscale.results.base import Result
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "MAX_COUNT",
+    "Parser",
+    "UsageError",
+    "add_sampling_options",
+    "check_output",
+    "load_checked_scenario",
+    "non_negative_int",
+    "positive_int",
+    "run_scenario",
+]
+
+#: Exit code of success.
+EXIT_OK = 0
+#: Exit code of anything else than success or bad input (Python's own for an uncaught exception).
+EXIT_PARTIAL = 1
+#: Exit code of bad input: scenario, arguments, paths.
+EXIT_USAGE = 2
+#: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
+MAX_COUNT = 10**11
+
+
+class UsageError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """Parse a count such as ``1000`` or ``1e6``, in [1, :data:`MAX_COUNT`] (an argparse type)."""
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT:.0e}, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """Parse a seed: an integer >= 0 (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def load_checked_scenario(text: str) -> Scenario:
+    """Load a scenario (a file or a bundled name) and check its written questions: errors come before sampling."""
+    from mcscale.query import check_scenario_questions
+    from mcscale.scenario_file import load_scenario, scenario_path
+
+    scenario = load_scenario(scenario_path(text))
+    check_scenario_questions(scenario)
+    return scenario
+
+
+def check_output(path: str | None) -> Path | None:
+    """Fail before sampling if the output cannot be written."""
+    if path is None:
+        return None
+    out = Path(path)
+    parent = out.parent
+    if not parent.is_dir():
+        raise UsageError(f"{out}: directory {str(parent)!r} does not exist")
+    if out.is_dir():
+        raise UsageError(f"{out}: is a directory")
+    if out.exists() and not out.is_file():
+        raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
+    return out
+
+
+def _mode(args: argparse.Namespace, scenario: Scenario, n_draws: int) -> str:
+    """Materialized or streaming: --stream, or the memory budget decides (and says so)."""
+    from mcscale.sim.engine import materialized_bytes
+
+    if args.stream:
+        return "stream"
+    needed = materialized_bytes(scenario, n_draws)
+    if needed > args.memory_budget:
+        print(
+            f"mcscale: {n_draws} draws would need {needed / 2**30:.1f} GiB materialized, over the "
+            f"--memory-budget of {args.memory_budget / 2**30:.1f} GiB: streaming instead",
+            file=sys.stderr,
+        )
+        return "stream"
+    return "materialized"
+
+
+def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, queries: Sequence[Query] = ()) -> Result:
+    """Sample ``scenario`` as the command-line options say; a streaming run counts ``queries``."""
+    from mcscale.api import run
+    from mcscale.query import stream_specs
+
+    mode = _mode(args, scenario, n_draws)
+    thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
+    return run(
+        scenario,
+        n_draws=n_draws,
+        seed=args.seed,
+        threads=args.threads,
+        mode=mode,
+        thresholds=thresholds,
+        costs=costs,
+        progress=_progress_bar(scenario.name),
+    )
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """Return a progress-line callback for stderr (shown after a second), or None if stderr is no terminal."""
+    if not sys.stderr.isatty():
+        return None
+    import time
+
+    started = time.perf_counter()
+    shown = [False]
+
+    def update(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed < 1.0 and not shown[0]:
+            return
+        shown[0] = True
+        filled = round(30 * done / total)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{label}: [{'#' * filled}{' ' * (30 - filled)}] {done:,}/{total:,} draws, {rate:.2g} draws/s",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return update
+
+
+def _memory(text: str) -> int:
+    """Parse a size such as 4G, 500M or 2e9 [bytes]."""
+    match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {text!r}")
+    value = float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return int(value)
+
+
+def add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | None = 100_000) -> None:
+    """Add --draws, --seed, --threads, --stream and --memory-budget, shared by every sampling command."""
+    parser.add_argument("--draws", type=positive_int, default=draws_default, help="number of draws (default 100000)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=None if draws_default is None else 0, help="root seed (default 0)"
+    )
+    parser.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
+    parser.add_argument(
+        "--stream", action="store_true", help="keep only accumulators: memory independent of the number of draws"
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=_memory,
+        default="4G",
+        help="stream when materialized arrays would exceed this (default 4G)",
+    )

@@ -1,0 +1,182 @@
+"""``mcscale plot``, ``mcscale report`` and ``mcscale compare``: figures and HTML reports.
+
+The drawing stack (matplotlib, through :mod:`mcscale.viz.drawing`) is imported only
+by these commands, after sampling.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcscale.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_sampling_options,
+    check_output,
+    load_checked_scenario,
+    positive_int,
+    run_scenario,
+)
+
+if TYPE_CHECKING:
+    from mcscale.model.scenario import Scenario
+
+__all__ = ["add_figure_parsers"]
+
+_PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare")
+_PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
+
+
+def _multiples(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers such as 10,100,1000, got {text!r}") from None
+    if not values or not all(v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"must be positive numbers, got {text!r}")
+    return values
+
+
+def _load_scenarios(names: Sequence[str]) -> list[Scenario]:
+    scenarios = [load_checked_scenario(name) for name in names]
+    seen = [s.name for s in scenarios]
+    if len(set(seen)) != len(seen):
+        raise UsageError("scenarios must have distinct [scenario] names, got " + ", ".join(seen))
+    return scenarios
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from mcscale.query import parse_question, scenario_references
+    from mcscale.viz import chartdata
+
+    output = check_output(args.output)
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    kind = args.kind
+    if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
+        raise UsageError(f"--kind {kind} always plots {_PLOT_METRICS[kind]}; leave out --metric")
+    metric = _PLOT_METRICS.get(kind, args.metric or "effective_flop")
+    scenarios = _load_scenarios(args.scenarios)
+    if kind == "compare" and len(scenarios) < 2:
+        raise UsageError("--kind compare needs two or more scenarios")
+    if kind != "compare" and len(scenarios) > 1:
+        raise UsageError(f"--kind {kind} takes one scenario; use --kind compare for several")
+    threshold = None
+    if args.threshold is not None:
+        if kind != "crossing":
+            raise UsageError("--threshold applies to --kind crossing only")
+        query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenarios[0]))
+        threshold = query.threshold
+    if args.multiples is not None and kind != "exceedance":
+        raise UsageError("--multiples applies to --kind exceedance only")
+    flop_only = kind == "exceedance" or (kind == "crossing" and (threshold is None or isinstance(threshold, tuple)))
+    for scenario in scenarios:  # before sampling
+        chartdata.check_metric(metric, scenario, flop_only=flop_only)
+    # a streaming run counts only the thresholds it is told of before sampling
+    counted = [] if threshold is None else [query]
+    references = scenario_references(scenarios[0])
+    for multiple in args.multiples or ():
+        text = f"year {metric} >= {multiple:g} x {scenarios[0].reference_name}"
+        counted.append(parse_question(text, references))
+    results = [run_scenario(args, s, args.draws, counted) for s in scenarios]
+
+    from mcscale.viz import drawing
+
+    result = results[0]
+    if kind == "fan":
+        fig = drawing.fan_chart(chartdata.fan(result, metric), chartdata.historical_runs(), width=args.width)
+    elif kind == "exceedance":
+        fig = drawing.exceedance_chart(
+            chartdata.exceedance(result, metric, args.multiples or (10, 100, 1000, 10000)), width=args.width
+        )
+    elif kind == "crossing":
+        fig = drawing.crossing_chart(chartdata.crossing(result, metric, threshold), width=args.width)
+    elif kind == "spend":
+        has_cap = "cap" in chartdata.scenario_metrics(result.scenario)
+        cap = chartdata.fan(result, "cap", levels=(0.9,)) if has_cap else None
+        fig = drawing.spend_chart(chartdata.fan(result, "spend"), cap, width=args.width)
+    elif kind == "price":
+        fig = drawing.price_performance_chart(chartdata.fan(result, metric), width=args.width)
+    else:
+        fig = drawing.comparison_chart([chartdata.fan(r, metric, levels=(0.9,)) for r in results], width=args.width)
+    drawing.save_figure(fig, output, dpi=args.dpi)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mcscale.report.html import scenario_report, write_report
+
+    output = check_output(args.output)
+    (scenario,) = _load_scenarios([args.scenario])
+    result = run_scenario(args, scenario, args.draws)
+    write_report(scenario_report(result, dpi=args.dpi), output)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from mcscale.model.thresholds import QueryError
+    from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
+    from mcscale.report.html import comparison_report, write_report
+
+    output = check_output(args.output)
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs two or more scenarios")
+    scenarios = _load_scenarios(args.scenarios)
+    texts = list(dict.fromkeys(q.text for s in scenarios for q in scenario_queries(s)))
+    results = []
+    for scenario in scenarios:  # each run counts every scenario's questions it can answer
+        queries = []
+        for text in texts:
+            try:
+                query = parse_question(text, scenario_references(scenario))
+                check_query(query, scenario)
+            except (QueryError, ValueError):
+                continue
+            queries.append(query)
+        results.append(run_scenario(args, scenario, args.draws, queries))
+    write_report(comparison_report(results, dpi=args.dpi), output)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
+def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
+    """Add the sampling options, and --dpi, for the commands that draw."""
+    add_sampling_options(parser)
+    parser.add_argument("--dpi", type=positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
+
+
+def add_figure_parsers(commands: Any) -> None:
+    """Register ``mcscale plot``, ``mcscale report`` and ``mcscale compare``."""
+    plot = commands.add_parser(
+        "plot",
+        help="draw a figure (png or svg, by the -o extension)",
+        description="Fan chart, exceedance curves, crossing-year histogram, spend or price-performance fan "
+        "of one scenario; or several scenarios' medians and 90% bands (--kind compare).",
+    )
+    plot.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file or bundled name")
+    plot.add_argument("--kind", choices=_PLOT_KINDS, default="fan", help="which figure (default fan)")
+    plot.add_argument("--metric", default=None, help="trajectory variable (default effective_flop)")
+    plot.add_argument("--threshold", default=None, help="crossing threshold, e.g. '1000 x GPT-4' or 1e28")
+    plot.add_argument(
+        "--multiples", type=_multiples, default=None, help="exceedance multiples (default 10,100,1000,10000)"
+    )
+    plot.add_argument("--width", choices=("single", "double"), default="single", help="paper column or page width")
+    plot.add_argument("--output", "-o", required=True, help="output file, .png or .svg")
+    _add_figure_options(plot, dpi=200)
+    plot.set_defaults(handler=_cmd_plot)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report of one scenario")
+    report.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    report.add_argument("--output", "-o", required=True, help="output HTML file")
+    _add_figure_options(report, dpi=150)
+    report.set_defaults(handler=_cmd_report)
+
+    compare = commands.add_parser("compare", help="write one HTML report comparing several scenarios")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more scenarios")
+    compare.add_argument("--output", "-o", required=True, help="output HTML file")
+    _add_figure_options(compare, dpi=150)
+    compare.set_defaults(handler=_cmd_compare)

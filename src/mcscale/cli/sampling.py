@@ -1,0 +1,193 @@
+"""``mcscale run``, ``mcscale query`` and ``mcscale scenarios``: sample a scenario, answer questions, list scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mcscale.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_sampling_options,
+    check_output,
+    load_checked_scenario,
+    positive_int,
+    run_scenario,
+)
+
+if TYPE_CHECKING:
+    from mcscale.model.scenario import Scenario
+    from mcscale.query import Query
+    from mcscale.results.answer import Answer
+    from mcscale.results.base import Result
+
+__all__ = ["add_query_parser", "add_run_parser", "add_scenarios_parser"]
+
+
+def _summary_years(years: Sequence[float], max_rows: int = 7) -> list[float]:
+    """Pick round grid years (multiples of 5, else 10), always with the first and last."""
+    for spacing in (5, 10, 20):
+        round_years = [y for y in years[1:-1] if float(y) % spacing == 0]
+        if len(round_years) + 2 <= max_rows:
+            break
+    return [years[0], *round_years, years[-1]]
+
+
+def _print_summary(result: Result) -> None:
+    """Print median and 90% interval of effective FLOP, physical FLOP and spend."""
+    from mcscale.units import format_value
+
+    summary = result.summary
+    scenario = result.scenario
+    print(f"{scenario.name}: {scenario.description}")
+    print(f"{result.n_draws} draws, seed {result.seed}, {result.tree.attrs['sampling_seconds']:.2f} s sampling")
+    print("median [90% interval]")
+    columns = (("effective_flop", "FLOP"), ("physical_flop", "FLOP"), ("spend", "USD"))
+    header = f"{'year':>7}  " + "  ".join(f"{name:<32}" for name, _ in columns)
+    print(header.rstrip())
+    for year in _summary_years(list(result.years)):
+        cells = []
+        for name, unit in columns:
+            q = 10.0 ** summary[name].sel(year=year).values
+            cells.append(f"{format_value(q[2], unit)} [{format_value(q[0], unit)}, {format_value(q[4], unit)}]")
+        print(f"{year:>7g}  " + "  ".join(f"{c:<32}" for c in cells).rstrip())
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    output = check_output(args.output)
+    if output is not None and output.suffix.lower() not in (".nc", ".nc4"):
+        raise UsageError(f"{output}: results are written as netCDF; use a .nc file name")
+    scenario = load_checked_scenario(args.scenario)
+    result = run_scenario(args, scenario, args.draws)
+    _print_summary(result)
+    if output is not None:
+        result.to_netcdf(output)
+        print(f"wrote {output}")
+    return EXIT_OK
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5), got {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 0.5), got {text!r}")
+    return value
+
+
+def _precision_loop(
+    scenario: Scenario, queries: list[Query], args: argparse.Namespace
+) -> tuple[list[Answer], str | None]:
+    """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
+    from mcscale.query import answer
+
+    n_draws = args.draws
+    while True:
+        result = run_scenario(args, scenario, n_draws, queries)
+        answers = [answer(result, q) for q in queries]
+        if args.precision is None:
+            return answers, None
+        worst = max(a.probability_mcse() for a in answers)
+        if worst <= args.precision:
+            return (
+                answers,
+                f"precision {args.precision:g} reached with {result.n_draws} draws (largest MCSE {worst:.2g})",
+            )
+        if result.n_draws >= args.max_draws:
+            return answers, (
+                f"precision {args.precision:g} NOT reached: stopped at the cap of {args.max_draws} draws "
+                f"(largest MCSE {worst:.2g}; raise --max-draws)"
+            )
+        # MCSE falls as 1/sqrt(n): aim 5% past the draws the worst answer needs.
+        n_draws = min(args.max_draws, math.ceil(result.n_draws * (worst / args.precision) ** 2 * 1.05))
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    import json
+
+    from mcscale.query import answer, check_query, parse_question, scenario_queries, scenario_references
+    from mcscale.results.io import open_result
+
+    positional = list(args.args)
+    if args.from_file is not None:
+        for flag in ("draws", "seed", "precision"):
+            if getattr(args, f"{flag}_given"):
+                raise UsageError(f"--{flag} cannot be used with --from: the saved run is answered as it is")
+        path = Path(args.from_file)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        result = open_result(path)
+        scenario = result.scenario
+    else:
+        if not positional:
+            raise UsageError("query needs a scenario file (or --from RESULTS.nc)")
+        scenario = load_checked_scenario(positional.pop(0))
+        result = None
+    references = scenario_references(scenario)
+    queries = [parse_question(text, references) for text in positional] or scenario_queries(scenario)
+    if not queries:
+        raise UsageError(f"{scenario.source}: no questions given and the scenario has no [[questions]]")
+    for query in queries:
+        check_query(query, scenario)
+    if result is not None:
+        answers, note = [answer(result, q) for q in queries], None
+    else:
+        answers, note = _precision_loop(scenario, queries, args)
+    for item in answers:
+        print(json.dumps(item.to_dict()) if args.json else str(item))
+    if note is not None:
+        print(f"mcscale: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from mcscale.scenario_file import bundled_scenarios, load_scenario
+
+    for name, path in bundled_scenarios().items():
+        scenario = load_scenario(path)
+        print(f"{name:<10} {scenario.start:g}-{scenario.end:g}  {scenario.description}")
+    return EXIT_OK
+
+
+def add_run_parser(commands: Any) -> None:
+    """Register ``mcscale run``."""
+    run = commands.add_parser("run", help="sample a scenario and print a summary")
+    run.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    add_sampling_options(run)
+    run.add_argument("--output", "-o", default=None, help="write the result to this netCDF file")
+    run.set_defaults(handler=_cmd_run)
+
+
+def add_query_parser(commands: Any) -> None:
+    """Register ``mcscale query``."""
+    query = commands.add_parser(
+        "query",
+        help="answer questions, each with its Monte Carlo error",
+        description="Answer questions such as 'P(effective_flop >= 1000 x GPT-4 by 2030)'. "
+        "With no question, answer the scenario's [[questions]].",
+    )
+    query.add_argument("args", nargs="*", metavar="SCENARIO QUESTION", help="scenario, then questions")
+    query.add_argument("--from", dest="from_file", default=None, help="answer from a saved run (no sampling)")
+    add_sampling_options(query, draws_default=None)
+    query.add_argument(
+        "--precision",
+        type=_probability,
+        default=None,
+        help="draw until every answer's MCSE (on the probability scale) is below this",
+    )
+    query.add_argument(
+        "--max-draws", type=positive_int, default=2_000_000, help="cap for --precision (default 2000000)"
+    )
+    query.add_argument("--json", action="store_true", help="one JSON object per line")
+    query.set_defaults(handler=_cmd_query)
+
+
+def add_scenarios_parser(commands: Any) -> None:
+    """Register ``mcscale scenarios``."""
+    scenarios = commands.add_parser("scenarios", help="list the bundled scenarios")
+    scenarios.set_defaults(handler=_cmd_scenarios)

@@ -1,0 +1,1 @@
+"""Reports: self-contained HTML pages of a scenario or a comparison."""

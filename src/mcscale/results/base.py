@@ -1,0 +1,279 @@
+"""The interface every result shares, materialized or streaming.
+
+A :class:`Result` answers questions about a sampled scenario. What a result can
+answer depends on what it kept: :attr:`Result.keeps_draws` says whether per-draw
+values are there (materialized mode), and a question that needs what was not kept
+(a threshold a streaming run did not count) raises
+:class:`~mcscale.model.thresholds.QueryError` saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mcscale._version import __version__
+from mcscale.fileio import write_atomic
+from mcscale.model.scenario import Scenario
+from mcscale.model.thresholds import QueryError, Threshold
+from mcscale.results.answer import Answer
+from mcscale.scenario_file import parse_scenario
+from mcscale.sim.chunks import ChunkLayout
+from mcscale.units import DEFAULT_QUANTILES, METRICS
+
+__all__ = ["Result", "fixed_parameters", "run_attrs", "trajectory_quantiles"]
+
+
+class Result(ABC):
+    """A sampled scenario, backed by an ``xarray.DataTree``.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The run (layout: :mod:`mcscale.results.materialized` or
+        :mod:`mcscale.results.streaming`).
+    scenario : Scenario, optional
+        The scenario; parsed from the tree's ``scenario_text`` attr when omitted.
+    """
+
+    #: Whether per-draw values (``prior``, ``trajectories``) are kept.
+    keeps_draws: bool = False
+
+    def __init__(self, tree: xr.DataTree, scenario: Scenario | None = None) -> None:
+        self.tree = tree
+        self.scenario = scenario or parse_scenario(tree.attrs["scenario_text"], tree.attrs["scenario_source"])
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write the result to netCDF (h5netcdf) atomically.
+
+        The file is written to a temporary name in the target directory and renamed,
+        so a failed write leaves nothing behind.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output file; its directory must exist.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        return write_atomic(path, lambda tmp: self.tree.to_netcdf(tmp, engine="h5netcdf"))
+
+    # -- what every result has ---------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``"materialized"`` or ``"stream"``."""
+        return str(self.tree.attrs["mode"])
+
+    @property
+    def summary(self) -> xr.Dataset:
+        """Per-year quantiles of each trajectory variable (log10), dims ``(quantile, year)``."""
+        return self.tree["summary"].to_dataset()
+
+    @property
+    def n_draws(self) -> int:
+        """Number of draws."""
+        return int(self.tree.attrs["n_draws"])
+
+    @property
+    def seed(self) -> int:
+        """Root seed."""
+        return int(self.tree.attrs["seed"])
+
+    @property
+    def years(self) -> np.ndarray:
+        """The year grid [year]."""
+        return self.summary["year"].values
+
+    def grid_index_by(self, year: float) -> int:
+        """Index of the last grid year <= ``year``."""
+        self._check_year(year)
+        return int(np.searchsorted(self.years, year + 1e-9, side="right")) - 1
+
+    def grid_index_in(self, year: float) -> int:
+        """Index of the grid year equal to ``year``."""
+        self._check_year(year)
+        index = int(np.argmin(np.abs(self.years - year)))
+        if abs(self.years[index] - year) > 1e-9:
+            step = self.years[1] - self.years[0]
+            raise QueryError(f"year {year:g} is not on the grid ({self.years[0]:g}..{self.years[-1]:g} step {step:g})")
+        return index
+
+    def _check_year(self, year: float) -> None:
+        start, end = self.years[0], self.years[-1]
+        if not start - 1e-9 <= year <= end + 1e-9:
+            raise QueryError(f"year {year:g} is outside the horizon {start:g}..{end:g}")
+
+    def new_answer(self, question: str, kind: str, unit: str, **fields: Any) -> Answer:
+        """Return an :class:`Answer` stamped with this run's size, seed and scenario."""
+        return Answer(
+            question=question,
+            kind=kind,
+            unit=unit,
+            n_draws=self.n_draws,
+            seed=self.seed,
+            scenario=self.scenario.name,
+            **fields,
+        )
+
+    def probability_answer(self, count: int, text: str, details: dict[str, Any] | None = None) -> Answer:
+        """Answer a probability from a count of draws: MCSE sqrt(p (1 - p) / n), or the rule-of-three bound."""
+        n = self.n_draws
+        p = count / n
+        if p in (0.0, 1.0):
+            bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
+            return self.new_answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
+        mcse = math.sqrt(p * (1 - p) / n)
+        return self.new_answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})
+
+    def crossing_details(self, quantiles: dict[str, float], p_never: float, **extra: float) -> dict[str, Any]:
+        """Return the details of a crossing-year answer: P(never) and its MCSE, the horizon, 50% and 90% intervals."""
+        return {
+            "p_never": p_never,
+            "p_never_mcse": math.sqrt(p_never * (1 - p_never) / self.n_draws),
+            "horizon_end": float(self.years[-1]),
+            "interval_50": [quantiles["25%"], quantiles["75%"]],
+            "interval_90": [quantiles["5%"], quantiles["95%"]],
+            **extra,
+        }
+
+    # -- what each mode answers in its own way -------------------------------
+
+    @abstractmethod
+    def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
+        """Per-year quantiles of log10 ``metric``, shape (len(q), n_years)."""
+
+    @abstractmethod
+    def prior_quantiles(self, name: str, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
+        """Quantiles of a parameter [canonical units]."""
+
+    @abstractmethod
+    def probability(
+        self,
+        metric: str,
+        threshold: Threshold,
+        *,
+        by: float | None = None,
+        in_year: float | None = None,
+        op: str = ">=",
+        question: str | None = None,
+    ) -> Answer:
+        """P(metric >= threshold) by a year (at some grid year <= it) or in a grid year.
+
+        Parameters
+        ----------
+        metric : str
+            A trajectory variable.
+        threshold : float, (float, str) or "requirement"
+            A value in the metric's unit, a multiple of a reference run, or the
+            milestone's requirement (a prior: compared draw by draw).
+        by, in_year : float
+            Exactly one [year]: "by" uses the running max (min for ``<=``) over grid years.
+        op : {">=", "<="}
+        question : str, optional
+            Text to report; generated when omitted.
+
+        Returns
+        -------
+        Answer
+            ``value`` with MCSE ``sqrt(p (1 - p) / n)``, or a rule-of-three bound.
+        """
+
+    @abstractmethod
+    def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
+        """P(metric >= threshold by year) for every grid year."""
+
+    @abstractmethod
+    def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
+        """Share of draws first crossing in each grid interval, shape (n_years - 1,); the rest never do."""
+
+    @abstractmethod
+    def crossing_year(
+        self, metric: str, threshold: Threshold, *, op: str = ">=", question: str | None = None
+    ) -> Answer:
+        """Distribution of the first year ``metric`` reaches ``threshold`` [year], with P(never)."""
+
+    @abstractmethod
+    def quantiles(
+        self, metric: str, year: float, q: tuple[float, ...] = DEFAULT_QUANTILES, question: str | None = None
+    ) -> Answer:
+        """Quantiles of ``metric`` in a grid year [metric unit], each with its MCSE."""
+
+    @abstractmethod
+    def interval(
+        self, metric: str, year: float, method: str = "eti", prob: float = 0.9, question: str | None = None
+    ) -> Answer:
+        """Equal-tailed (``eti``) or highest-density (``hdi``) interval of ``metric`` in a grid year."""
+
+    @abstractmethod
+    def cost(self, threshold: Threshold, year: float, question: str | None = None) -> Answer:
+        """USD needed for a run of ``threshold`` FLOP in a grid year (physical and effective FLOP)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"<mcscale.{type(self).__name__} {self.scenario.name!r}: {self.n_draws} draws, seed {self.seed}, "
+            f"years {self.years[0]:g}-{self.years[-1]:g}>"
+        )
+
+
+def fixed_parameters(scenario: Scenario) -> str:
+    """JSON of the scenario's fixed parameters by name [canonical units] (they are not sampled)."""
+    return json.dumps(
+        {name: spec.params["value"] * spec.scale for name, spec in scenario.all_priors().items() if spec.is_fixed}
+    )
+
+
+def run_attrs(
+    scenario: Scenario, seed: int, layout: ChunkLayout, chunk_size: int, mode: str, seconds: float
+) -> dict[str, Any]:
+    """Root attrs of a result: the scenario as written, the run's size, seed and provenance."""
+    return {
+        "scenario_name": scenario.name,
+        "scenario_description": scenario.description,
+        "scenario_source": scenario.source,
+        "scenario_text": scenario.text,
+        "seed": seed,
+        "n_draws": layout.n_draws,
+        "n_chains": layout.n_chunks,
+        "chunk_size": chunk_size,
+        "mode": mode,
+        "mcscale_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sampling_seconds": seconds,
+    }
+
+
+def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | list[float]) -> xr.DataArray:
+    """Per-year quantiles of a trajectory variable, on log10 values, as the summary computes them.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+        A trajectory variable (``effective_flop``, ``spend``, ``cap``...).
+    q : sequence of float
+        Quantile levels in (0, 1), e.g. ``(0.025, 0.5, 0.975)``.
+
+    Returns
+    -------
+    xarray.DataArray
+        log10 quantiles [log10 of the metric's unit], dims ``(quantile, year)``; linear
+        interpolation between order statistics (``np.quantile``'s default).
+    """
+    levels = np.asarray(q, dtype=float)
+    return xr.DataArray(
+        result.log10_quantiles(metric, tuple(levels)),
+        dims=("quantile", "year"),
+        coords={"quantile": levels, "year": result.years},
+        attrs={"units": f"log10({METRICS[metric]})"},
+    )

@@ -1,0 +1,1 @@
+"""Sampling: plan encoders, chunks and seeding, executors, accumulators, the engine and its kernels."""

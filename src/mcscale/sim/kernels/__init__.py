@@ -1,0 +1,13 @@
+"""The numba kernels: the only package that imports numba.
+
+- :mod:`~mcscale.sim.kernels.codes`: integer codes the encoders write and the kernels read (no numba);
+- :mod:`~mcscale.sim.kernels.special`: vectorizable log, exp, normal CDF and inverse;
+- :mod:`~mcscale.sim.kernels.sampling`: normals -> parameter draws;
+- :mod:`~mcscale.sim.kernels.trajectory`: trajectories and streaming accumulators.
+
+One call of ``simulate_chunk`` (or ``stream_chunk``) samples every prior of a chunk
+of draws and propagates the trajectories along the year grid, in log10 space. The
+chunk's random numbers come from the numpy ``Generator`` it is handed (numba consumes
+it natively, bit for bit the same stream as numpy), so a chunk's output depends only
+on its seed.
+"""

@@ -1,0 +1,1 @@
+"""What tests and benchmarks share: an independent numpy reference model of the engine."""
