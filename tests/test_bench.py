@@ -14,6 +14,7 @@ import pytest
 
 import mcscale
 from mcscale import bench
+from mcscale.bench import measure
 from mcscale.bench.probes import _python
 from mcscale.cli import main
 
@@ -102,7 +103,7 @@ def test_sizes_and_counts() -> None:
 
 def test_normals_per_draw_counts_sampled_priors() -> None:
     scenario = mcscale.load_scenario(bench.scenario_path())
-    assert bench.normals_per_draw(scenario) == 9
+    assert measure.normals_per_draw(scenario) == 9
     assert bench.scenario_path().name == "baseline.toml"
 
 

@@ -1,5 +1,6 @@
 """The command line: bad input gives one line per problem on stderr, exit code 2, no traceback, no file."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -291,3 +292,48 @@ def test_precision_counts_the_rule_of_three_when_no_draw_qualifies(capsys):
     assert "(MCSE" not in captured.out and "rule of three" in captured.out
     n = int(captured.err.split("reached with ")[1].split()[0])
     assert 3 / n <= 0.0001 < 3 / 2000
+
+
+# --------------------------------------------------------------------------- #
+# Partial answers                                                              #
+# --------------------------------------------------------------------------- #
+
+
+def test_a_question_a_streaming_file_cannot_answer_is_reported_and_the_rest_answered(tmp_path, capsys):
+    saved = tmp_path / "stream.nc"
+    assert main(["run", "baseline", "--draws", "4000", "--stream", "--output", str(saved)]) == 0
+    capsys.readouterr()
+    counted = "P(effective_flop >= 1000 x GPT-4 by 2030)"  # 10x-10000x the reference are always counted
+    uncounted = "P(effective_flop >= 1e31 by 2030)"
+    code = main(["query", "--from", str(saved), counted, uncounted, "quantiles spend in 2035"])
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert code == 1
+    assert len(lines) == 3
+    expected = mcscale.ask(mcscale.open_result(saved), counted)
+    assert lines[0] == str(expected)
+    assert lines[1].startswith(f"{uncounted}: not answered: this streaming run did not count")
+    assert lines[2].startswith("quantiles spend in 2035: 5% $")
+    assert "1 of 3 questions not answered" in err and "Traceback" not in err
+
+    code = main(["query", "--from", str(saved), uncounted, counted, "--json"])
+    out, _ = capsys.readouterr()
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 1
+    assert first["question"] == uncounted and "did not count" in first["error"]
+    assert second["value"] == expected.value
+
+
+def test_a_year_past_the_horizon_is_not_answered_but_the_others_are(capsys):
+    code = main(["query", "baseline", "--draws", "2000", "P(spend >= $10B by 2030)", "P(spend >= $10B by 2070)"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.splitlines()[0].startswith("P(spend >= $10B by 2030) = 0.")
+    assert out.splitlines()[1] == "P(spend >= $10B by 2070): not answered: year 2070 is outside the horizon 2025..2060"
+
+
+def test_every_question_answered_exits_0_and_bad_syntax_exits_2(capsys):
+    assert main(["query", "baseline", "--draws", "2000", "P(spend > 500M in 2030)"]) == 0
+    assert main(["query", "baseline", "--draws", "2000", "P(spend >= 500M in 2030", "quantiles spend in 2030"]) == 2
+    _, err = capsys.readouterr()
+    assert "expected ')'" in err

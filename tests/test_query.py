@@ -354,7 +354,6 @@ def test_cli_from_a_saved_run_gives_the_same_numbers(tmp_path, capsys):
     ("args", "message"),
     [
         (["P(effective_flops >= 1e28 by 2030)"], "known"),
-        (["P(effective_flop >= 1e28 by 2099)"], "outside the horizon 2025..2060"),
         (["P(effective_flop >= 1e28 by"], "^"),
         (["P(effective_flop >= 5 x GPT-5 by 2030)"], "GPT-3, GPT-4"),
     ],
@@ -363,6 +362,13 @@ def test_cli_bad_questions_exit_2_without_traceback(args, message, capsys):
     assert main(["query", "baseline", *args, "--draws", "1000"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_cli_a_question_this_scenario_cannot_answer_exits_1(capsys):
+    # well formed, but past the horizon: not answered (exit 1), not bad input (exit 2)
+    assert main(["query", "baseline", "P(effective_flop >= 1e28 by 2099)", "--draws", "1000"]) == 1
+    out, err = capsys.readouterr()
+    assert "not answered: year 2099 is outside the horizon 2025..2060" in out and "Traceback" not in err
 
 
 def test_cli_from_rejects_sampling_options(tmp_path, capsys):

@@ -1,10 +1,5 @@
-"""The installed version of mcscale (read from the package metadata, so there is one home for it)."""
+"""The version of mcscale: its one home (``pyproject.toml`` reads it from here)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mcscale")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -17,8 +17,6 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 __all__ = [
     "TARGETS",
     "default_json_path",
@@ -347,6 +345,6 @@ def machine_info() -> dict[str, Any]:
         "memory_gib": memory,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
-        "numpy": np.__version__,
+        "numpy": metadata.version("numpy"),
         "numba": metadata.version("numba"),
     }

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mcscale._version import __version__
 from mcscale.cli.bench import add_bench_parser
@@ -23,9 +24,17 @@ from mcscale.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 from mcscale.cli.estimate import add_estimate_parser
 from mcscale.cli.figures import add_figure_parsers
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
-from mcscale.scenario_file import bundled_scenarios
 
 __all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``bundled_scenarios`` is re-exported lazily: scenario_file pulls in numpy and scipy.special.
+    if name == "bundled_scenarios":
+        from mcscale.scenario_file import bundled_scenarios
+
+        return bundled_scenarios
+    raise AttributeError(f"module 'mcscale.cli' has no attribute {name!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:

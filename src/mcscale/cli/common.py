@@ -36,7 +36,7 @@ __all__ = [
 
 #: Exit code of success.
 EXIT_OK = 0
-#: Exit code of anything else than success or bad input (Python's own for an uncaught exception).
+#: Exit code of a command that did only part of its job (some questions not answered).
 EXIT_PARTIAL = 1
 #: Exit code of bad input: scenario, arguments, paths.
 EXIT_USAGE = 2
@@ -127,8 +127,13 @@ def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, que
     """Sample ``scenario`` as the command-line options say; a streaming run counts ``queries``."""
     from mcscale.api import run
     from mcscale.query import stream_specs
+    from mcscale.sim.engine import compile_seconds
 
     mode = _mode(args, scenario, n_draws)
+    seconds = compile_seconds(mode)
+    if seconds:
+        note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
+        print(f"mcscale: {note}", file=sys.stderr)
     thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
     return run(
         scenario,

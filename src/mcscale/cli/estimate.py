@@ -34,7 +34,10 @@ def add_estimate_parser(commands: Any) -> None:
     estimate = commands.add_parser(
         "estimate",
         help="training compute, cost or price-performance from hardware facts",
-        description="Training compute, cost or price-performance from hardware facts (DESIGN.md section 7).",
+        description=(
+            "Training compute, cost or price-performance from hardware facts: chips x peak FLOP/s x time x "
+            "utilization, 6 N D, hardware depreciation or rental plus energy."
+        ),
         epilog=_ESTIMATE_EPILOG,
     )
     kinds = estimate.add_subparsers(dest="estimate_kind", required=True, parser_class=Parser)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcscale.cli.common import (
     EXIT_OK,
+    EXIT_PARTIAL,
     UsageError,
     add_sampling_options,
     check_output,
@@ -18,6 +19,7 @@ from mcscale.cli.common import (
     positive_int,
     run_scenario,
 )
+from mcscale.units import BUILTIN_REFERENCES, METRICS
 
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
@@ -25,7 +27,26 @@ if TYPE_CHECKING:
     from mcscale.results.answer import Answer
     from mcscale.results.base import Result
 
-__all__ = ["add_query_parser", "add_run_parser", "add_scenarios_parser"]
+__all__ = ["QUESTION_GRAMMAR", "add_query_parser", "add_run_parser", "add_scenarios_parser"]
+
+#: The question language, as ``mcscale query --help`` prints it.
+QUESTION_GRAMMAR = f"""\
+questions (keywords are case-insensitive):
+  P(METRIC >= THRESHOLD by YEAR)       probability, at some grid year up to YEAR
+  P(METRIC <= THRESHOLD in YEAR)       ... in that grid year; > and < read as >= and <=
+  year METRIC >= THRESHOLD             first crossing year: quantiles and P(never)
+  median year METRIC >= THRESHOLD      the same
+  quantiles METRIC in YEAR             5/25/50/75/95% with MCSE
+  interval METRIC in YEAR [eti|hdi] [PROB]   credible interval (default eti 0.9)
+  cost of THRESHOLD in YEAR            USD for a run of THRESHOLD FLOP
+
+  METRIC     {", ".join(METRICS)}
+  THRESHOLD  a number in the metric's unit (1e28; for spend and cap $10B, 500M, $1T),
+             K x REF with REF = {", ".join(BUILTIN_REFERENCES)} or the scenario's [reference],
+             or requirement (the scenario's [milestone] requirement, draw by draw)
+
+exit codes: 0 every question answered, 1 some not answered (each says why),
+            2 bad input (scenario, question syntax, options)"""
 
 
 def _summary_years(years: Sequence[float], max_rows: int = 7) -> list[float]:
@@ -80,19 +101,32 @@ def _probability(text: str) -> float:
     return value
 
 
-def _precision_loop(
-    scenario: Scenario, queries: list[Query], args: argparse.Namespace
-) -> tuple[list[Answer], str | None]:
-    """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
+def _answer_each(result: Result, queries: list[Query]) -> list[Answer | str]:
+    """Answer every query that can be answered; for the others, the reason why not."""
+    from mcscale.model.thresholds import QueryError
     from mcscale.query import answer
 
+    out: list[Answer | str] = []
+    for query in queries:
+        try:
+            out.append(answer(result, query))
+        except QueryError as exc:
+            out.append(str(exc))
+    return out
+
+
+def _precision_loop(
+    scenario: Scenario, queries: list[Query], args: argparse.Namespace
+) -> tuple[list[Answer | str], str | None]:
+    """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
     n_draws = args.draws
     while True:
         result = run_scenario(args, scenario, n_draws, queries)
-        answers = [answer(result, q) for q in queries]
-        if args.precision is None:
+        answers = _answer_each(result, queries)
+        answered = [a for a in answers if not isinstance(a, str)]
+        if args.precision is None or not answered:
             return answers, None
-        worst = max(a.probability_mcse() for a in answers)
+        worst = max(a.probability_mcse() for a in answered)
         if worst <= args.precision:
             return (
                 answers,
@@ -110,7 +144,8 @@ def _precision_loop(
 def _cmd_query(args: argparse.Namespace) -> int:
     import json
 
-    from mcscale.query import answer, check_query, parse_question, scenario_queries, scenario_references
+    from mcscale.model.thresholds import QueryError
+    from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
     from mcscale.results.io import open_result
 
     positional = list(args.args)
@@ -132,16 +167,39 @@ def _cmd_query(args: argparse.Namespace) -> int:
     queries = [parse_question(text, references) for text in positional] or scenario_queries(scenario)
     if not queries:
         raise UsageError(f"{scenario.source}: no questions given and the scenario has no [[questions]]")
-    for query in queries:
-        check_query(query, scenario)
-    if result is not None:
-        answers, note = [answer(result, q) for q in queries], None
-    else:
-        answers, note = _precision_loop(scenario, queries, args)
-    for item in answers:
-        print(json.dumps(item.to_dict()) if args.json else str(item))
+    refused: dict[int, str] = {}  # questions that cannot be asked of this scenario, by position
+    for i, query in enumerate(queries):
+        try:
+            check_query(query, scenario)
+        except QueryError as exc:
+            refused[i] = str(exc)
+    askable = [q for i, q in enumerate(queries) if i not in refused]
+    answers: list[Answer | str] = []
+    note = None
+    if askable:
+        if result is not None:
+            answers = _answer_each(result, askable)
+        else:
+            answers, note = _precision_loop(scenario, askable, args)
+    replies = iter(answers)
+    unanswered = 0
+    for i, query in enumerate(queries):
+        item = refused[i] if i in refused else next(replies)
+        if isinstance(item, str):
+            unanswered += 1
+            reason = item.removeprefix(f"{query.text}: ")
+            print(
+                json.dumps({"question": query.text, "error": reason})
+                if args.json
+                else f"{query.text}: not answered: {reason}"
+            )
+        else:
+            print(json.dumps(item.to_dict()) if args.json else str(item))
     if note is not None:
         print(f"mcscale: {note}", file=sys.stderr)
+    if unanswered:
+        print(f"mcscale: {unanswered} of {len(queries)} questions not answered (exit code 1)", file=sys.stderr)
+        return EXIT_PARTIAL
     return EXIT_OK
 
 
@@ -170,6 +228,8 @@ def add_query_parser(commands: Any) -> None:
         help="answer questions, each with its Monte Carlo error",
         description="Answer questions such as 'P(effective_flop >= 1000 x GPT-4 by 2030)'. "
         "With no question, answer the scenario's [[questions]].",
+        epilog=QUESTION_GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     query.add_argument("args", nargs="*", metavar="SCENARIO QUESTION", help="scenario, then questions")
     query.add_argument("--from", dest="from_file", default=None, help="answer from a saved run (no sampling)")

@@ -1,6 +1,7 @@
 """Estimators from hardware facts: training compute, cost and price-performance.
 
-The formulas of DESIGN.md section 7, with priors instead of point values:
+The formulas that the source essays use to estimate compute and cost from hardware
+facts, with priors instead of point values:
 
 - compute [FLOP] = chips x peak FLOP/s per chip x seconds x utilization, or
   6 x parameters x tokens;

@@ -1,6 +1,6 @@
 """The same model in plain vectorized numpy: speed baseline and independent second implementation.
 
-This module re-implements DESIGN.md section 1 without the engine, and is used two ways:
+This module re-implements the model equations (README, "The model") without the engine, and is used two ways:
 
 - as the speed baseline of :mod:`mcscale.bench` ("the same model written in plain
   vectorized numpy", the typical notebook approach: sample every prior as an array,

@@ -5,8 +5,9 @@
 - :mod:`~mcscale.sim.kernels.sampling`: normals -> parameter draws;
 - :mod:`~mcscale.sim.kernels.trajectory`: trajectories and streaming accumulators.
 
-One call of ``simulate_chunk`` (or ``stream_chunk``) samples every prior of a chunk
-of draws and propagates the trajectories along the year grid, in log10 space. The
+A chunk is ``draw_parameters`` then ``propagate`` (materialized), or one
+``stream_chunk`` (streaming): every prior of a chunk of draws is sampled and the
+trajectories propagated along the year grid, in log10 space. The
 chunk's random numbers come from the numpy ``Generator`` it is handed (numba consumes
 it natively, bit for bit the same stream as numpy), so a chunk's output depends only
 on its seed.

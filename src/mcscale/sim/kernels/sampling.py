@@ -17,7 +17,7 @@ from mcscale.sim.kernels.codes import (
     KIND_PERCENTILES,
     KIND_UNIFORM,
 )
-from mcscale.sim.kernels.special import jit, ndtr, ndtri, vectorizable_exp
+from mcscale.sim.kernels.special import jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
 
 __all__ = ["draw_parameters", "sample_normals"]
 
@@ -43,10 +43,9 @@ def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length
 @jit
 def _parametric(kind: int, a: float, b: float, u: float) -> float:
     """Inverse CDF of a parametric prior at ``u`` [written units]."""
-    if kind == KIND_NORMAL:
-        return a + b * ndtri(u)
-    if kind == KIND_LOGNORMAL:
-        return math.exp(a + b * ndtri(u))
+    if kind == KIND_NORMAL or kind == KIND_LOGNORMAL:
+        x = a + b * ndtri_call(u)
+        return math.exp(x) if kind == KIND_LOGNORMAL else x
     if kind == KIND_UNIFORM:
         return a + (b - a) * u
     if kind == KIND_LOGUNIFORM:
@@ -133,7 +132,7 @@ def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: in
         table_x, table_y, table_start, table_len = prior.table_x, prior.table_y, prior.table_start, prior.table_len
         a_all, b_all, log10 = prior.a, prior.b, prior.log10
         for j in range(n):
-            u = ndtr(z[j])
+            u = ndtr_call(z[j])
             component = row
             if kind == KIND_MIXTURE:
                 m = table_start[row]

@@ -19,7 +19,17 @@ import numba
 from llvmlite import ir as llvm_ir
 from numba.extending import intrinsic
 
-__all__ = ["fast_log10", "inline_jit", "jit", "ndtr", "ndtri", "vectorizable_exp", "vectorizable_log"]
+__all__ = [
+    "fast_log10",
+    "inline_jit",
+    "jit",
+    "ndtr",
+    "ndtr_call",
+    "ndtri",
+    "ndtri_call",
+    "vectorizable_exp",
+    "vectorizable_log",
+]
 
 # error_model="numpy": a division by zero gives inf/nan instead of a branch that raises,
 # which would stop loops from vectorizing.
@@ -248,3 +258,17 @@ def ndtri(p: float) -> float:
 def fast_log10(x: float) -> float:
     """Return log10(x) (vectorizable)."""
     return vectorizable_log(x) * _LOG10_E
+
+
+# Scalar code (a branchy loop that does not vectorize anyway) calls these instead: one
+# compiled copy each, where every inlined call site would add a whole copy to compile.
+@jit
+def ndtr_call(x: float) -> float:
+    """Return :func:`ndtr` through a call, not inlined (for loops that do not vectorize)."""
+    return ndtr(x)
+
+
+@jit
+def ndtri_call(p: float) -> float:
+    """Return :func:`ndtri` through a call, not inlined (for loops that do not vectorize)."""
+    return ndtri(p)

@@ -45,7 +45,7 @@ from mcscale.sim.kernels.codes import (
 from mcscale.sim.kernels.sampling import draw_parameters
 from mcscale.sim.kernels.special import fast_log10, jit, vectorizable_exp
 
-__all__ = ["propagate", "simulate_chunk", "stream_chunk"]
+__all__ = ["propagate", "stream_chunk"]
 
 _LOG10_2 = math.log10(2.0)
 _LN10 = math.log(10.0)
@@ -413,24 +413,3 @@ def _count_threshold(
         hits += 1 if hit else 0
         past += reached[j]
     return hits, past
-
-
-@jit
-def simulate_chunk(rng, prior, plan, params_out: np.ndarray, trajectories_out: np.ndarray) -> None:
-    """Sample one chunk of draws and propagate their trajectories.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The chunk's own generator.
-    prior : PriorTable
-        Encoded priors (:func:`mcscale.sim.encode.build_prior_table`).
-    plan : ModelPlan
-        Encoded model (:func:`mcscale.sim.encode.build_model_plan`).
-    params_out : ndarray, shape (n_params, n_draws)
-        Receives every primary prior row's value per draw [canonical units].
-    trajectories_out : ndarray, shape (n_kept, n_draws, n_years)
-        Receives log10 trajectories.
-    """
-    draw_parameters(rng, prior, params_out)
-    propagate(params_out, plan, trajectories_out)
