@@ -108,8 +108,11 @@ class Answer:
             if self.bound is not None:
                 side, limit = self.bound
                 relation = "<" if side == "upper" else ">"
+                # the value and its bound with the decimals an MCSE of that size would get
+                value, _ = format_probability(self.value, 3.0 / self.n_draws)
+                bound, _ = format_probability(limit, 3.0 / self.n_draws)
                 return (
-                    f"{self.question} = {self.value:.4g} {relation} {limit:.6g} at 95% "
+                    f"{self.question} = {value} ({relation} {bound} at 95%) "
                     f"(no MCSE: {'no' if side == 'upper' else 'every'} draw qualifies; rule of three, "
                     f"{self.n_draws} draws, seed {self.seed})"
                 )
@@ -123,11 +126,7 @@ class Answer:
                 f"({d['method'].upper()} {d['prob']:.0%} on log10 values, "
                 + (f"ESS {d['ess']:.0f}," if "ess" in d else "from histograms," if "bin_width_dex" in d else ""),
             )
-        q = self.quantiles or {}
-        mcse = self.quantile_mcse or {}
-        body = ", ".join(
-            f"{k} {format_value(v, self.unit)} ± {format_value(mcse[k], self.unit, sign=False)}" for k, v in q.items()
-        )
+        body = self._quantiles_text(self.quantiles or {}, self.quantile_mcse or {})
         if self.kind == "crossing_year":
             never = self.details["p_never"]
             end = f"P(never by {self.details['horizon_end']:g})"
@@ -138,11 +137,25 @@ class Answer:
                 value, mcse = format_probability(never, self.details["p_never_mcse"])
                 body += f"; {end} = {value} ± {mcse}"
         if self.kind == "cost":
-            eff = self.details["effective_flop_quantiles"]
-            body = f"physical FLOP: {body}; effective FLOP: " + ", ".join(
-                f"{k} {format_value(v, self.unit)}" for k, v in eff.items()
+            effective = self._quantiles_text(
+                self.details["effective_flop_quantiles"], self.details.get("effective_flop_mcse", {})
             )
+            body = f"physical FLOP: {body}; effective FLOP: {effective}"
         return f"{self.question}: {body} {tail}"
+
+    def _quantiles_text(self, quantiles: dict[str, float], mcse: dict[str, float]) -> str:
+        """``5% 2028.7 ± 0.0059, ...``; a crossing year past the horizon reads ``95%: not reached by 2060``."""
+        parts = []
+        for key, value in quantiles.items():
+            if self.kind == "crossing_year" and not math.isfinite(value):
+                parts.append(f"{key}: not reached by {self.details['horizon_end']:g}")
+            elif key in mcse:
+                parts.append(
+                    f"{key} {format_value(value, self.unit)} ± {format_value(mcse[key], self.unit, sign=False)}"
+                )
+            else:
+                parts.append(f"{key} {format_value(value, self.unit)}")
+        return ", ".join(parts)
 
 
 def _json_ready(value: Any) -> Any:
