@@ -28,7 +28,7 @@ from mcscale.scenario_file import parse_scenario
 from mcscale.sim.chunks import ChunkLayout
 from mcscale.units import DEFAULT_QUANTILES, METRICS
 
-__all__ = ["Result", "fixed_parameters", "run_attrs", "trajectory_quantiles"]
+__all__ = ["Result", "fixed_parameters", "run_attrs", "trajectory_quantiles", "year_coordinate"]
 
 
 class Result(ABC):
@@ -277,3 +277,9 @@ def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | lis
         coords={"quantile": levels, "year": result.years},
         attrs={"units": f"log10({METRICS[metric]})"},
     )
+
+
+def year_coordinate(years: np.ndarray) -> np.ndarray:
+    """Return the ``year`` coordinate of a result: integers on a whole-year grid (2025, not 2.025e+03) [year]."""
+    whole = np.round(years)
+    return whole.astype(np.int64) if np.all(whole == years) else years

@@ -23,7 +23,7 @@ import xarray as xr
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold, probability_text, resolve_threshold, threshold_text
 from mcscale.results.answer import Answer
-from mcscale.results.base import Result, fixed_parameters, run_attrs
+from mcscale.results.base import Result, fixed_parameters, run_attrs, year_coordinate
 from mcscale.sim.engine import RawRun
 from mcscale.stats import column_quantiles, crossing_years, quantiles_with_mcse
 from mcscale.units import DEFAULT_QUANTILES, METRICS, SUMMARY_QUANTILES, parameter_unit
@@ -56,7 +56,7 @@ class MaterializedResult(Result):
                 attrs={"units": parameter_unit(name), "dist": spec.dist, "prior": json.dumps(spec.written)},
             )
         prior = xr.Dataset(prior_vars, coords=coords, attrs={"fixed_parameters": fixed_parameters(scenario)})
-        year_coords = {**coords, "year": raw.years}
+        year_coords = {**coords, "year": year_coordinate(raw.years)}
         trajectories = xr.Dataset(
             {
                 name: xr.Variable(

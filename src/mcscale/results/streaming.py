@@ -22,7 +22,7 @@ import xarray as xr
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold, probability_text, threshold_text
 from mcscale.results.answer import Answer
-from mcscale.results.base import Result, fixed_parameters, run_attrs
+from mcscale.results.base import Result, fixed_parameters, run_attrs, year_coordinate
 from mcscale.sim.accumulators import CROSSING_BINS_PER_STEP, cost_spec, threshold_spec
 from mcscale.sim.engine import StreamRun
 from mcscale.stats import histogram_hdi, histogram_quantiles, log10_to_natural
@@ -64,7 +64,7 @@ class StreamResult(Result):
         data["cost_histogram"] = xr.Variable(("cost", "cost_kind", "bin"), counts.cost_histogram)
         data["cost_low"] = xr.Variable(("cost", "cost_kind"), stream.cost_low)
         coords = {
-            "year": years,
+            "year": year_coordinate(years),
             "bin": bins,
             "variable": run.variables,
             "parameter": run.parameter_names,
