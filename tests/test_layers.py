@@ -19,6 +19,7 @@ LAYERS = (
     ("mcscale.model", "mcscale.stats"),
     ("mcscale.estimate",),
     ("mcscale.scenario_file", "mcscale.testing"),
+    ("mcscale.schema",),  # describes scenario_file's format, from its tables: just above it
     ("mcscale.sim",),
     ("mcscale.results",),
     ("mcscale.query",),

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mcscale.estimate import TARGETS, EstimateError, scenario_prior
+from mcscale.estimate import PRECISIONS, TARGETS, EstimateError, scenario_prior
 from mcscale.model.copula import normal_correlation
 from mcscale.model.prior_tables import Problems, check_domain, is_number, number, parse_prior_table
 from mcscale.model.priors import PriorSpec
@@ -22,7 +22,24 @@ from mcscale.model.scenario import Question, Regime, Scenario, ScenarioError
 from mcscale.units import BUILTIN_REFERENCES, METRICS
 
 __all__ = [
+    "CORRELATION_KEYS",
+    "DEFAULTS",
+    "DEPENDENT_KEYS",
+    "ESTIMATE_KEYS",
+    "ESTIMATE_STRING_KEYS",
+    "ESTIMATE_TARGETS",
+    "EXCLUSIVE_KEYS",
+    "GRID_KEYS",
     "MAX_YEARS",
+    "PARAMETERS",
+    "QUESTION_KEYS",
+    "REFERENCE_NAME",
+    "REGIME_KEYS",
+    "REQUIRED_KEYS",
+    "REQUIRED_SECTIONS",
+    "SECTIONS",
+    "STRING_KEYS",
+    "TABLE_ARRAYS",
     "bundled_scenarios",
     "load_scenario",
     "parse_scenario",
@@ -30,15 +47,18 @@ __all__ = [
     "scenario_path",
 ]
 
+# The tables below are the format: the validator reads them, and so do the JSON Schema and
+# the reference of :mod:`mcscale.schema`, so that neither can drift from what is accepted.
+
 #: A reference name as the question language reads it.
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+REFERENCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 #: Most grid years a scenario may have.
 MAX_YEARS = 10_000
 
-# Where each parameter lives: section -> key -> (domain, is_time, is_growth_rate).
-# Domain "positive" means > 0, "fraction" means in (0, 1].
-_PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
+#: Where each parameter lives: section -> key -> (domain, is_time).
+#: Domain "positive" means > 0, "fraction" means in (0, 1]; a time parameter takes a ``unit``.
+PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
     "spend": {
         "initial": ("positive", False),
         "doubling_time": ("positive", True),
@@ -64,7 +84,8 @@ _PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
     "milestone": {"requirement": ("positive", False)},
     "reference": {"flop": ("positive", False)},
 }
-_STRING_KEYS: dict[str, dict[str, tuple[str, ...] | None]] = {
+#: String keys: section -> key -> the choices, or None for any string.
+STRING_KEYS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "scenario": {"name": None, "description": None},
     "spend": {"cap_kind": ("hard", "soft")},
     "hardware": {"ceiling_kind": ("hard", "soft")},
@@ -72,7 +93,10 @@ _STRING_KEYS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "milestone": {"name": None, "metric": tuple(METRICS)},
     "reference": {"name": None},
 }
-_SECTIONS = (
+#: The year grid's keys of ``[scenario]`` (numbers [year]), beside its string keys.
+GRID_KEYS = ("start", "end", "step")
+#: Every top-level section, in the order of the messages.
+SECTIONS = (
     "scenario",
     "reference",
     "spend",
@@ -86,14 +110,61 @@ _SECTIONS = (
     "questions",
     "estimate",
 )
-_REQUIRED_SECTIONS = ("scenario", "spend", "hardware", "utilization")
-# Growth parameters a regime may change: section -> keys.
-_REGIME_KEYS: dict[str, tuple[str, ...]] = {
+REQUIRED_SECTIONS = ("scenario", "spend", "hardware", "utilization")
+#: Sections written as arrays of tables (``[[regimes]]``); the others are tables.
+TABLE_ARRAYS = ("regimes", "correlations", "questions")
+#: Growth parameters a regime may change: section -> keys.
+REGIME_KEYS: dict[str, tuple[str, ...]] = {
     "spend": ("doubling_time", "growth_per_year", "cap_growth_per_year"),
     "hardware": ("doubling_time", "growth_per_year"),
     "algorithms": ("doubling_time", "growth_per_year"),
     "economy": ("gdp_growth_per_year",),
 }
+#: Keys a section must give when it is there: section -> groups; one key of each group.
+#: ``[estimate]`` may give one group instead (see :data:`ESTIMATE_TARGETS`).
+REQUIRED_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "scenario": (("start",), ("end",)),
+    "reference": (("flop",),),
+    "spend": (("initial",), ("doubling_time", "growth_per_year")),
+    "hardware": (("flop_per_usd", "price_per_flop"), ("doubling_time", "growth_per_year")),
+    "utilization": (("value",),),
+    "algorithms": (("doubling_time", "growth_per_year"),),
+    "milestone": (("requirement",),),
+}
+#: Pairs of keys a section (or a regime's section) may not give both of.
+EXCLUSIVE_KEYS = (
+    ("doubling_time", "growth_per_year"),
+    ("flop_per_usd", "price_per_flop"),
+    ("cap", "cap_gdp_fraction"),
+)
+#: Keys that need another key of their section: section -> key -> one of these must be given.
+DEPENDENT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "spend": {"cap_kind": ("cap", "cap_gdp_fraction"), "cap_growth_per_year": ("cap", "cap_gdp_fraction")},
+    "hardware": {"ceiling_kind": ("max_flop_per_usd",)},
+    "algorithms": {"ceiling_kind": ("max_gain",)},
+}
+#: Values a key takes when it is left out, by dotted key (``[reference]`` left out is GPT-4).
+DEFAULTS: dict[str, str | float] = {
+    "scenario.description": "",
+    "scenario.step": 1,
+    "reference.name": "GPT-4",
+    "reference.flop": BUILTIN_REFERENCES["GPT-4"],
+    "spend.cap_kind": "hard",
+    "hardware.ceiling_kind": "hard",
+    "algorithms.ceiling_kind": "hard",
+    "milestone.name": "milestone",
+    "milestone.metric": "effective_flop",
+}
+#: Keys of a ``[[correlations]]`` table.
+CORRELATION_KEYS = ("pair", "rho")
+#: Keys of a ``[[questions]]`` table: ``text`` alone, or the others.
+QUESTION_KEYS = ("metric", "multiple", "threshold", "reference", "by", "text")
+#: ``[estimate]`` targets -> (section, key) of the prior each sets.
+ESTIMATE_TARGETS: dict[str, tuple[str, str]] = {target: (s, k) for target, (s, k, _, _) in TARGETS.items()}
+#: ``[estimate]`` targets -> the inputs each takes, beside ``target``.
+ESTIMATE_KEYS: dict[str, tuple[str, ...]] = {target: keys for target, (_, _, _, keys) in TARGETS.items()}
+#: ``[estimate]`` inputs that are strings (the others are numbers or priors) -> choices, or None.
+ESTIMATE_STRING_KEYS: dict[str, tuple[str, ...] | None] = {"chip": None, "precision": PRECISIONS}
 
 
 def _parse_section(
@@ -105,8 +176,8 @@ def _parse_section(
     allowed: tuple[str, ...] | None = None,
 ) -> dict[str, PriorSpec]:
     """Parse the priors of one section, reporting unknown keys."""
-    parameters = _PARAMETERS.get(section, {})
-    strings = _STRING_KEYS.get(section, {})
+    parameters = PARAMETERS.get(section, {})
+    strings = STRING_KEYS.get(section, {})
     known = tuple(parameters) + tuple(strings) if allowed is None else allowed
     priors: dict[str, PriorSpec] = {}
     for key, raw in table.items():
@@ -125,39 +196,33 @@ def _parse_section(
         spec = parse_prior_table(f"{section}.{key}{name_suffix}", path, raw, problems, is_time)
         if spec is not None:
             priors[f"{section}.{key}"] = check_domain(spec, path, domain, problems)
-    if section == "reference" and isinstance(table.get("name"), str) and not _WORD.fullmatch(table["name"]):
+    if section == "reference" and isinstance(table.get("name"), str) and not REFERENCE_NAME.fullmatch(table["name"]):
         problems.add(
             f"{path_prefix}reference.name",
             f"{table['name']!r} must be one word (letters, digits, _ . -) so that questions can say 'K x NAME'",
         )
-    for a, b in (
-        ("doubling_time", "growth_per_year"),
-        ("flop_per_usd", "price_per_flop"),
-        ("cap", "cap_gdp_fraction"),
-    ):
+    for a, b in EXCLUSIVE_KEYS:
         if a in table and b in table:
             problems.add(f"{path_prefix}{section}", f"give {a} or {b}, not both")
     return priors
 
 
 def _parse_grid(table: dict[str, Any], problems: Problems) -> tuple[float, float, float] | None:
+    known = (*STRING_KEYS["scenario"], *GRID_KEYS)
     for key in table:
-        if key not in ("name", "description", "start", "end", "step"):
-            problems.add(
-                f"scenario.{key}",
-                "unknown key; known keys of [scenario]: name, description, start, end, step",
-            )
-    for key in ("name", "description"):
+        if key not in known:
+            problems.add(f"scenario.{key}", "unknown key; known keys of [scenario]: " + ", ".join(known))
+    for key in STRING_KEYS["scenario"]:
         if key in table and not isinstance(table[key], str):
             problems.add(f"scenario.{key}", "must be a string")
-    missing = [k for k in ("start", "end") if k not in table]
+    missing = [k for (k,) in REQUIRED_KEYS["scenario"] if k not in table]
     for key in missing:
         problems.add(f"scenario.{key}", "missing (the first and last year of the grid)")
     if missing:
         return None
     start = number(table["start"], "scenario.start", problems)
     end = number(table["end"], "scenario.end", problems)
-    step = number(table.get("step", 1), "scenario.step", problems)
+    step = number(table.get("step", DEFAULTS["scenario.step"]), "scenario.step", problems)
     if start is None or end is None or step is None:
         return None
     if start >= end:
@@ -201,11 +266,11 @@ def _parse_regimes(raw: Any, grid: tuple[float, float, float] | None, problems: 
         for section, entries in table.items():
             if section == "from":
                 continue
-            if section not in _REGIME_KEYS or not isinstance(entries, dict):
+            if section not in REGIME_KEYS or not isinstance(entries, dict):
                 problems.add(
                     f"{prefix}.{section}",
                     "a regime changes only growth parameters: "
-                    + ", ".join(f"{s}.{k}" for s, keys in _REGIME_KEYS.items() for k in keys),
+                    + ", ".join(f"{s}.{k}" for s, keys in REGIME_KEYS.items() for k in keys),
                 )
                 continue
             priors.update(
@@ -215,7 +280,7 @@ def _parse_regimes(raw: Any, grid: tuple[float, float, float] | None, problems: 
                     problems,
                     name_suffix=f"@{year:g}",
                     path_prefix=f"{prefix}.",
-                    allowed=_REGIME_KEYS[section],
+                    allowed=REGIME_KEYS[section],
                 )
             )
         regimes.append(Regime(start_year=year, priors=priors))
@@ -236,8 +301,8 @@ def _parse_correlations(
             problems.add(prefix, "must be a table with pair and rho")
             continue
         for key in table:
-            if key not in ("pair", "rho"):
-                problems.add(f"{prefix}.{key}", "unknown key; known keys: pair, rho")
+            if key not in CORRELATION_KEYS:
+                problems.add(f"{prefix}.{key}", "unknown key; known keys: " + ", ".join(CORRELATION_KEYS))
         pair, rho = table.get("pair"), table.get("rho")
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
             problems.add(f"{prefix}.pair", "must be two dotted prior names")
@@ -280,7 +345,7 @@ def _parse_questions(
         problems.add("questions", "must be an array of tables ([[questions]])")
         return ()
     out = []
-    known = ("metric", "multiple", "threshold", "reference", "by", "text")
+    known = QUESTION_KEYS
     for i, table in enumerate(raw):
         prefix = f"questions[{i}]"
         if not isinstance(table, dict):
@@ -340,19 +405,13 @@ def _parse_questions(
 
 def _check_structure(priors: dict[str, PriorSpec], data: dict[str, Any], problems: Problems) -> None:
     """Check which parameters a section needs, and how they combine."""
-    needs = {
-        "spend": (("initial",), ("doubling_time", "growth_per_year")),
-        "hardware": (("flop_per_usd", "price_per_flop"), ("doubling_time", "growth_per_year")),
-        "utilization": (("value",),),
-    }
-    for section, groups in needs.items():
+    # [scenario], [reference] and [milestone] say why a key is missing where they are read.
+    for section in ("spend", "hardware", "utilization", "algorithms"):
         if section not in data:
             continue
-        for group in groups:
+        for group in REQUIRED_KEYS[section]:
             if not any(f"{section}.{k}" in priors or k in data[section] for k in group):
                 problems.add(f"{section}.{group[0]}", "missing (give " + " or ".join(group) + ")")
-    if "algorithms" in data and not any(k in data["algorithms"] for k in ("doubling_time", "growth_per_year")):
-        problems.add("algorithms.doubling_time", "missing (give doubling_time or growth_per_year)")
     spend = data.get("spend", {})
     if "cap_gdp_fraction" in spend:
         if "gdp" not in data.get("economy", {}):
@@ -361,13 +420,11 @@ def _check_structure(priors: dict[str, PriorSpec], data: dict[str, Any], problem
             problems.add("spend.cap_growth_per_year", "a GDP cap grows with economy.gdp_growth_per_year")
     elif "economy" in data:
         problems.add("economy", "is used only with spend.cap_gdp_fraction")
-    has_cap = "cap" in spend or "cap_gdp_fraction" in spend
-    for key in ("cap_kind", "cap_growth_per_year"):
-        if key in spend and not has_cap:
-            problems.add(f"spend.{key}", "needs spend.cap or spend.cap_gdp_fraction")
-    for section, ceiling in (("hardware", "max_flop_per_usd"), ("algorithms", "max_gain")):
-        if "ceiling_kind" in data.get(section, {}) and ceiling not in data[section]:
-            problems.add(f"{section}.ceiling_kind", f"needs {section}.{ceiling}")
+    for section, dependents in DEPENDENT_KEYS.items():
+        table = data.get(section, {})
+        for key, needed in dependents.items():
+            if key in table and not any(k in table for k in needed):
+                problems.add(f"{section}.{key}", "needs " + " or ".join(f"{section}.{k}" for k in needed))
     if "milestone" in data and "requirement" not in data["milestone"]:
         problems.add("milestone.requirement", "missing (the FLOP the milestone needs)")
 
@@ -435,7 +492,7 @@ def _given_names(data: dict[str, Any]) -> set[str]:
     """Names of every parameter the file gives, valid or not."""
     names = {
         f"{section}.{key}"
-        for section, keys in _PARAMETERS.items()
+        for section, keys in PARAMETERS.items()
         if isinstance(data.get(section), dict)
         for key in data[section]
         if key in keys
@@ -444,7 +501,7 @@ def _given_names(data: dict[str, Any]) -> set[str]:
     for table in raw_regimes if isinstance(raw_regimes, list) else []:
         if not (isinstance(table, dict) and is_number(table.get("from"))):
             continue
-        for section, keys in _REGIME_KEYS.items():
+        for section, keys in REGIME_KEYS.items():
             entries = table.get(section)
             if isinstance(entries, dict):
                 names |= {f"{section}.{key}@{table['from']:g}" for key in entries if key in keys}
@@ -505,13 +562,13 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         raise ScenarioError(source, [("", f"invalid TOML: {exc}")]) from None
     problems = Problems()
     for key in data:
-        if key not in _SECTIONS:
-            problems.add(key, "unknown section; known: " + ", ".join(_SECTIONS))
-    for key in _REQUIRED_SECTIONS:
+        if key not in SECTIONS:
+            problems.add(key, "unknown section; known: " + ", ".join(SECTIONS))
+    for key in REQUIRED_SECTIONS:
         if key not in data:
             problems.add(key, f"missing required section [{key}]")
-    for key in _SECTIONS:
-        if key in data and key not in ("regimes", "correlations", "questions") and not isinstance(data[key], dict):
+    for key in SECTIONS:
+        if key in data and key not in TABLE_ARRAYS and not isinstance(data[key], dict):
             problems.add(key, "must be a table")
             data.pop(key)
 
@@ -519,14 +576,14 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         _apply_estimate(data, problems)
     grid = _parse_grid(data["scenario"], problems) if "scenario" in data else None
     priors: dict[str, PriorSpec] = {}
-    for section in _PARAMETERS:
+    for section in PARAMETERS:
         if section in data:
             priors.update(_parse_section(section, data[section], problems))
     if "reference.flop" not in priors:
         if "reference" in data:
             problems.add("reference.flop", "missing (the reference run's training compute [FLOP])")
         priors["reference.flop"] = PriorSpec(
-            name="reference.flop", dist="fixed", params={"value": BUILTIN_REFERENCES["GPT-4"]}
+            name="reference.flop", dist="fixed", params={"value": DEFAULTS["reference.flop"]}
         )
     _check_structure(priors, data, problems)
     regimes = _parse_regimes(data.get("regimes", []), grid, problems)
@@ -541,7 +598,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     # Names given but invalid, or reported missing: a reference to one would only repeat that error.
     invalid = (_given_names(data) - set(all_priors)) | {path for path, _ in problems.items if path not in all_priors}
     if any(message.startswith("unknown section") for _, message in problems.items):  # a misspelt section
-        invalid |= {f"{section}.{key}" for section, keys in _PARAMETERS.items() if section not in data for key in keys}
+        invalid |= {f"{section}.{key}" for section, keys in PARAMETERS.items() if section not in data for key in keys}
     _check_lookups(all_priors, invalid, problems, path_of)
     correlations = _parse_correlations(data.get("correlations", []), all_priors, invalid, problems)
     if correlations:  # pairs naming invalid priors were already left out
@@ -555,19 +612,19 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     spend = data.get("spend", {})
     return Scenario(
         name=table.get("name", Path(source).stem),
-        description=table.get("description", ""),
+        description=table.get("description", DEFAULTS["scenario.description"]),
         start=grid[0],
         end=grid[1],
         step=grid[2],
         priors=priors,
         regimes=regimes,
         correlations=correlations,
-        cap_kind=spend.get("cap_kind", "hard"),
-        hardware_ceiling_kind=data.get("hardware", {}).get("ceiling_kind", "hard"),
-        algorithms_ceiling_kind=data.get("algorithms", {}).get("ceiling_kind", "hard"),
-        reference_name=data.get("reference", {}).get("name", "GPT-4"),
-        milestone_name=data.get("milestone", {}).get("name", "milestone"),
-        milestone_metric=data.get("milestone", {}).get("metric", "effective_flop"),
+        cap_kind=spend.get("cap_kind", DEFAULTS["spend.cap_kind"]),
+        hardware_ceiling_kind=data.get("hardware", {}).get("ceiling_kind", DEFAULTS["hardware.ceiling_kind"]),
+        algorithms_ceiling_kind=data.get("algorithms", {}).get("ceiling_kind", DEFAULTS["algorithms.ceiling_kind"]),
+        reference_name=data.get("reference", {}).get("name", DEFAULTS["reference.name"]),
+        milestone_name=data.get("milestone", {}).get("name", DEFAULTS["milestone.name"]),
+        milestone_metric=data.get("milestone", {}).get("metric", DEFAULTS["milestone.metric"]),
         questions=questions,
         source=source,
         text=text,

@@ -5,7 +5,7 @@ User errors print one line per problem on stderr and never a traceback.
 
 One module per command group: :mod:`~mcscale.cli.sampling` (``run``, ``query``,
 ``scenarios``), :mod:`~mcscale.cli.figures` (``plot``, ``report``, ``compare``),
-:mod:`~mcscale.cli.estimate` and :mod:`~mcscale.cli.bench`; shared pieces in
+:mod:`~mcscale.cli.estimate`, :mod:`~mcscale.cli.init` and :mod:`~mcscale.cli.bench`; shared pieces in
 :mod:`~mcscale.cli.common`. Each command imports what it needs when it runs, so that
 ``mcscale --version``, ``mcscale scenarios`` and ``mcscale estimate`` start fast.
 """
@@ -23,6 +23,7 @@ from mcscale.cli.bench import add_bench_parser
 from mcscale.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 from mcscale.cli.estimate import add_estimate_parser
 from mcscale.cli.figures import add_figure_parsers
+from mcscale.cli.init import add_parser as add_init_parser
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
 
 __all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_figure_parsers(commands)
     add_estimate_parser(commands)
     add_scenarios_parser(commands)
+    add_init_parser(commands)
     add_bench_parser(commands)
     return parser
 
