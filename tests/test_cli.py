@@ -337,3 +337,12 @@ def test_every_question_answered_exits_0_and_bad_syntax_exits_2(capsys):
     assert main(["query", "baseline", "--draws", "2000", "P(spend >= 500M in 2030", "quantiles spend in 2030"]) == 2
     _, err = capsys.readouterr()
     assert "expected ')'" in err
+
+
+def test_estimate_takes_the_number_format_and_query_keeps_precision_for_the_mcse(capsys):
+    assert main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--number-format", "fp8", "--hours", "1", "--utilization", "1"]) == 0
+    fp8 = capsys.readouterr().out
+    assert main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--hours", "1", "--utilization", "1"]) == 0
+    bf16 = capsys.readouterr().out
+    assert "fp8" in fp8 and "bf16" in bf16 and fp8 != bf16
+    assert main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--precision", "fp8", "--hours", "1", "--utilization", "1"]) == 2

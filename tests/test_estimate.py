@@ -37,7 +37,7 @@ def invoke(argv: list[str]) -> int:
 
 
 # --------------------------------------------------------------------------- #
-# DESIGN.md section 7, to the precision the documents give                     #
+# The source essays' arithmetic, to the precision they give                  #
 # --------------------------------------------------------------------------- #
 
 

@@ -49,7 +49,13 @@ def add_estimate_parser(commands: Any) -> None:
     )
     _add_estimate_input(flop, "--chips", "number of chips")
     flop.add_argument("--chip", default=None, metavar="NAME", help="a chip of the table, for its peak FLOP/s")
-    flop.add_argument("--precision", default=None, help="column of the table: fp32, tf32, bf16, fp16, fp8")
+    flop.add_argument(
+        "--number-format",
+        dest="precision",
+        default=None,
+        metavar="FORMAT",
+        help="number format, the column of the chip table: fp32, tf32, bf16, fp16, fp8 (default bf16, else fp16)",
+    )
     _add_estimate_input(flop, "--peak-flops", "peak FLOP/s per chip (overrides the table)")
     _add_estimate_duration(flop)
     _add_estimate_input(flop, "--utilization", "achieved / peak FLOP/s, in (0, 1]")
@@ -80,7 +86,13 @@ def add_estimate_parser(commands: Any) -> None:
         epilog=_ESTIMATE_EPILOG,
     )
     price.add_argument("--chip", default=None, metavar="NAME", help="a chip of the table, for its price and peak")
-    price.add_argument("--precision", default=None, help="column of the table: fp32, tf32, bf16, fp16, fp8")
+    price.add_argument(
+        "--number-format",
+        dest="precision",
+        default=None,
+        metavar="FORMAT",
+        help="number format, the column of the chip table: fp32, tf32, bf16, fp16, fp8 (default bf16, else fp16)",
+    )
     _add_estimate_input(price, "--chip-price", "price per chip [USD] (overrides the table)")
     _add_estimate_input(price, "--peak-flops", "peak FLOP/s per chip (overrides the table)")
     _add_estimate_input(price, "--lifetime-years", "years the price is spread over (default 1)")
