@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/mcscale run scenarios/baseline.toml
+	@echo
+	@echo "mcscale is installed in $(VENV)/: run '. $(VENV)/bin/activate' to put it on PATH (or call $(BIN)/mcscale)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

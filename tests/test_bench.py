@@ -64,12 +64,12 @@ def test_ratios_and_targets(record: dict) -> None:
     ratios = record["ratios"]
     for key in ("stream_2t_vs_numpy_2e5", "stream_vs_rng_2t_2e5", "speedup_2t_stream_2e5", "numpy_quantile_share"):
         assert ratios[key]["value"] > 0
-    numpy_, rng, memory, speedup, cli = record["targets"]
+    numpy_, rng, memory, speedup, cli, version, query = record["targets"]
     for judged in (numpy_, rng, speedup):
         assert judged["passed"] in (True, False) and judged["measured"] > 0
-    # no subprocess probes: the memory and CLI targets are not measured, not judged
-    assert memory["passed"] is None and cli["passed"] is None
-    assert memory["measured_text"] == cli["measured_text"] == "not measured"
+    # no subprocess probes: the memory, CLI and start-up targets are not measured, not judged
+    for probe in (memory, cli, version, query):
+        assert probe["passed"] is None and probe["measured_text"] == "not measured"
 
 
 def test_targets_are_judged_on_probe_results() -> None:
@@ -84,13 +84,19 @@ def test_targets_are_judged_on_probe_results() -> None:
         "sizes": {"small": 1, "large": 10},
         "memory": {"runs": [{"n_draws": 10**8, "above_baseline_mb": 150.0}]},
         "cli": {"command": "mcscale run baseline.toml --draws 100000", "first_s": 9.0, "second_s": 3.5},
+        "startup": {
+            "python_s": 0.02,
+            "version": {"command": "mcscale --version", "wall_s": 0.2},
+            "query": {"command": "mcscale query ...", "wall_s": 2.0},
+        },
     }
     ratios, targets = bench.derive(record)
     assert ratios["stream_2t_vs_numpy_1e1"]["value"] == pytest.approx(18.0)
     assert ratios["stream_2t_vs_numpy_1e1"]["numpy_draws"] == 1
     assert ratios["stream_vs_rng_2t_1e1"]["value"] == pytest.approx(0.45)
     assert ratios["speedup_2t_stream_1e1"]["value"] == pytest.approx(1.8)
-    assert [t["passed"] for t in targets] == [True, True, True, True, False]
+    assert [t["passed"] for t in targets] == [True, True, True, True, False, True, False]
+    assert ratios["warm_query_s"]["value"] == 2.0
     assert "numpy at 1e0" in targets[0]["note"]
 
 

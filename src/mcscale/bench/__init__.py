@@ -52,6 +52,7 @@ from mcscale.bench.probes import (
     available_bytes,
     measure_cli,
     measure_compile,
+    measure_startup,
     measure_stream_memory,
     peak_rss_mib,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "format_draws",
     "main",
     "measure_cli",
+    "measure_startup",
     "measure_compile",
     "measure_stream_memory",
     "peak_rss_mib",
@@ -240,6 +242,8 @@ def run_benchmark(config: BenchConfig, progress: Callable[[str], None] | None = 
         record["memory"] = measure_stream_memory(path, sizes, max(config.threads))
         say(f"CLI: two calls of `mcscale run {path.name} --draws {CLI_DRAWS}` ...")
         record["cli"] = measure_cli(path)
+        say("start-up: the cheap commands and a warm query, next to a bare interpreter ...")
+        record["startup"] = measure_startup()
     record["ratios"], record["targets"] = derive(record)
     if hasattr(os, "getloadavg"):
         record["machine"]["load_average_end"] = list(os.getloadavg())

@@ -7,6 +7,7 @@ and reads one JSON line from its stdout.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import subprocess
@@ -167,6 +168,48 @@ def measure_cli(scenario_file: Path) -> dict[str, Any]:
         if done.returncode != 0:
             out["error"] = f"exit {done.returncode}: {done.stderr.strip()[-500:]}"
             break
+    return out
+
+
+#: The cheap commands and the warm query that ``mcscale bench`` times against a bare interpreter.
+STARTUP_COMMANDS = {
+    "version": ["--version"],
+    "scenarios": ["scenarios"],
+    "estimate": ["estimate", "flop", "--chips", "8", "--peak-flops", "1e14", "--days", "5", "--utilization", "0.33"],
+    "query": ["query", "baseline", "P(effective_flop >= 1000 x GPT-4 by 2030)", "--draws", str(CLI_DRAWS)],
+}
+
+
+def _wall(command: list[str], repeats: int) -> tuple[float, str]:
+    """Best wall time of ``repeats`` runs of a command [s], and its error text if it failed."""
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+        best = min(best, time.perf_counter() - started)
+        if done.returncode != 0:
+            return best, f"exit {done.returncode}: {done.stderr.strip()[-300:]}"
+    return best, ""
+
+
+def measure_startup(repeats: int = 3) -> dict[str, Any]:
+    """Wall time of the cheap commands and a warm ``query`` next to a bare ``python -c pass`` [s].
+
+    Each is the best of ``repeats`` calls, after one untimed call (so the query finds its
+    kernels compiled and the files in the page cache).
+
+    Returns
+    -------
+    dict
+        ``python_s`` and, per command of :data:`STARTUP_COMMANDS`, ``{"command", "wall_s"}``
+        (and ``error`` when a call failed).
+    """
+    out: dict[str, Any] = {"python_s": _wall([sys.executable, "-c", "pass"], repeats)[0]}
+    for name, args in STARTUP_COMMANDS.items():
+        command = [*_cli_command(), *args]
+        _wall(command, 1)
+        wall, error = _wall(command, repeats)
+        out[name] = {"command": "mcscale " + " ".join(args), "wall_s": wall, **({"error": error} if error else {})}
     return out
 
 

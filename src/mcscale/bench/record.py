@@ -37,6 +37,8 @@ TARGETS = {
     "memory_above_baseline_mb": 200.0,
     "thread_speedup": 1.7,
     "cli_second_call_s": 3.0,
+    "version_s": 0.3,
+    "warm_query_s": 1.5,
 }
 
 
@@ -182,6 +184,20 @@ def derive(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
         ".2f",
         cli.get("error", ""),
     )
+    startup = record.get("startup") or {}
+    for key, name, limit in (("version", "`mcscale --version`", "version_s"), ("query", "warm query", "warm_query_s")):
+        entry = startup.get(key) or {}
+        if "wall_s" in entry and "error" not in entry:
+            ratios[limit] = {"value": entry["wall_s"]}
+        target(
+            f"{name} wall time [s]",
+            f"< {TARGETS[limit]:g} s",
+            limit,
+            TARGETS[limit],
+            False,
+            ".2f",
+            entry.get("error", ""),
+        )
     return ratios, targets
 
 
@@ -284,6 +300,15 @@ def print_table(record: dict[str, Any], file: Any = None) -> None:
             f"  warm cache:  load    {compile_['cache_load_s']:6.2f} s   (import {warm['import_s']:.2f} s, "
             f"process {warm['process_wall_s']:.2f} s)"
         )
+    startup = record.get("startup")
+    if startup:
+        say(f"\nStart-up, wall time, best of 3 (bare `python -c pass`: {startup['python_s']:.2f} s):")
+        for key, entry in startup.items():
+            if key != "python_s":
+                say(
+                    f"  {entry['wall_s']:6.2f} s  {entry['command']}"
+                    + (f"  FAILED {entry['error']}" if "error" in entry else "")
+                )
     cli = record.get("cli")
     if cli:
         if "error" in cli:
