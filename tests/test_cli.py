@@ -340,9 +340,10 @@ def test_every_question_answered_exits_0_and_bad_syntax_exits_2(capsys):
 
 
 def test_estimate_takes_the_number_format_and_query_keeps_precision_for_the_mcse(capsys):
-    assert main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--number-format", "fp8", "--hours", "1", "--utilization", "1"]) == 0
+    h100 = ["estimate", "flop", "--chips", "1", "--chip", "H100", "--hours", "1", "--utilization", "1"]
+    assert main([*h100, "--number-format", "fp8"]) == 0
     fp8 = capsys.readouterr().out
-    assert main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--hours", "1", "--utilization", "1"]) == 0
+    assert main(h100) == 0
     bf16 = capsys.readouterr().out
     assert "fp8" in fp8 and "bf16" in bf16 and fp8 != bf16
     with pytest.raises(SystemExit) as stop:  # argparse: an unknown option
