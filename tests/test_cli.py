@@ -349,3 +349,40 @@ def test_estimate_takes_the_number_format_and_query_keeps_precision_for_the_mcse
     with pytest.raises(SystemExit) as stop:  # argparse: an unknown option
         main(["estimate", "flop", "--chips", "1", "--chip", "H100", "--precision", "fp8", "--hours", "1"])
     assert stop.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["scenarios"],
+        ["init", "{tmp}/new.toml"],
+        [
+            "estimate",
+            "flop",
+            "--chips",
+            "8",
+            "--peak-flops",
+            "1e14",
+            "--days",
+            "5",
+            "--utilization",
+            "lognormal(0.2, 0.5)",
+        ],
+        ["estimate", "cost", "--chips", "2048", "--chip-price", "15000", "--depreciation", "0.25", "--days", "21"],
+    ],
+)
+def test_the_cheap_commands_import_no_numba_xarray_or_scipy_stats(argv, tmp_path):
+    code = (
+        "import sys\n"
+        "from mcscale.cli import main\n"
+        "try:\n"
+        f"    code = main({[a.replace('{tmp}', str(tmp_path)) for a in argv]!r})\n"
+        "except SystemExit as stop:\n"
+        "    code = stop.code\n"
+        "heavy = [m for m in ('numba', 'xarray', 'scipy.stats', 'matplotlib', 'arviz_stats') if m in sys.modules]\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []"
