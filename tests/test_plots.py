@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import re
 import subprocess
 import sys
 
@@ -12,8 +14,10 @@ import numpy as np
 import pytest
 
 import mcscale
+from helpers import run_text, scenario_text
 from mcscale.cli import bundled_scenarios, main
 from mcscale.stats import crossing_years
+from mcscale.units import format_multiple
 from mcscale.viz import chartdata, drawing
 
 matplotlib.use("Agg")
@@ -159,9 +163,13 @@ def test_fan_chart_reference_lines_secondary_axis_history_and_title(baseline):
     assert secondary.get_ylim() == pytest.approx((low - gpt4, high - gpt4))
     title = ax.get_title(loc="left")
     assert "baseline" in title and f"{baseline.n_draws:,} draws" in title and f"seed {SEED}" in title
-    # readable FLOP labels on the log10 axis
+    # FLOP decades in mathtext, as papers write them; the multiples by units.format_multiple
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
-    assert labels and all(label.startswith("1e") for label in labels)
+    assert labels and all(re.fullmatch(r"\$10\^\{-?\d+\}\$", label) for label in labels), labels
+    assert labels == [f"$10^{{{round(v)}}}$" for v in ax.get_yticks()]
+    multiples = [t.get_text() for t in secondary.get_yticklabels() if t.get_text()]
+    assert multiples == [format_multiple(10.0 ** round(v)) for v in secondary.get_yticks()]
+    assert {"1x", "1000x", "1e6x", "1e9x"} <= set(multiples)
     assert fig.get_size_inches()[0] == pytest.approx(3.5)
     assert_no_overlapping_text(fig)
 
@@ -249,6 +257,90 @@ def test_crossing_histogram_and_p_never(slowdown):
     assert_no_overlapping_text(fig)
 
 
+def test_exceedance_and_crossing_charts_show_the_whole_horizon(baseline, slowdown):
+    for result in (baseline, slowdown):
+        exceedance = drawing.exceedance_chart(chartdata.exceedance(result))
+        crossing = drawing.crossing_chart(chartdata.crossing(result))
+        for fig in (exceedance, crossing):
+            assert fig.axes[0].get_xlim() == (result.years[0], result.years[-1]) == (2025.0, 2060.0)
+    # baseline's curves are flat at 1 from the mid-2030s: the legend sits where no curve runs
+    fig = drawing.exceedance_chart(chartdata.exceedance(baseline))
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent().padded(2)
+    for i in range(4):
+        line = _by_gid(ax, f"curve-{i}")
+        x = np.linspace(2025, 2060, 701)
+        xy = ax.transData.transform(np.column_stack([x, np.interp(x, line.get_xdata(), line.get_ydata())]))
+        assert not any(box.contains(px, py) for px, py in xy), f"the legend covers curve {i}"
+    assert_no_overlapping_text(fig)
+
+
+def test_one_threshold_exceedance_in_the_metrics_unit(baseline):
+    assert chartdata.threshold_label((1e6, "GPT-4")) == "1e6x GPT-4"  # units.format_multiple
+    assert chartdata.threshold_label((10000.0, "GPT-3")) == "10000x GPT-3"
+    data = chartdata.threshold_exceedance(baseline, "spend", 1e11)
+    assert data.title == "baseline: P(spend ≥ $100B by year)"
+    line = _by_gid(drawing.exceedance_chart(data).axes[0], "curve-0")
+    assert line.get_label() == "spend ≥ $100B"
+    expected = [baseline.probability("spend", 1e11, by=year).value for year in baseline.years]
+    np.testing.assert_array_equal(line.get_ydata(), expected)
+    assert 0 < expected[-1] < 1
+
+
+def test_comparisons_keep_each_scenarios_colour_whatever_the_order(baseline, slowdown):
+    overhang = mcscale.run(bundled_scenarios()["overhang"], n_draws=2_000, seed=SEED)
+    results = [baseline, slowdown, overhang]
+
+    def colours(order):
+        fans = [chartdata.fan(r, "effective_flop", levels=(0.9,)) for r in order]
+        ax = drawing.comparison_chart(fans).axes[0]
+        medians = {r.scenario.name: _by_gid(ax, f"median-{i}") for i, r in enumerate(order)}
+        edges = {r.scenario.name: _by_gid(ax, f"upper-{i}") for i, r in enumerate(order)}
+        exceedance = chartdata.exceedance_comparison(order, "effective_flop", (1000.0, "GPT-4"))
+        ax_p = drawing.exceedance_chart(exceedance).axes[0]
+        curves = {r.scenario.name: _by_gid(ax_p, f"curve-{i}") for i, r in enumerate(order)}
+        for name in medians:  # the same colour and line style in both figures, band edges included
+            assert medians[name].get_color() == edges[name].get_color() == curves[name].get_color()
+            assert medians[name].get_linestyle() == curves[name].get_linestyle()
+        return {name: (line.get_color(), line.get_linestyle()) for name, line in medians.items()}
+
+    forward = colours(results)
+    assert colours(results[::-1]) == forward == colours([slowdown, overhang, baseline])
+    assert colours([overhang, slowdown]) == {n: forward[n] for n in ("overhang", "slowdown")}
+    assert {n: c for n, (c, _) in forward.items()} == {
+        "baseline": "#0072B2",
+        "slowdown": "#E69F00",
+        "overhang": "#009E73",
+    }
+
+
+def test_scenario_styles_fixed_for_bundled_names_sorted_for_the_others():
+    styles = drawing.scenario_styles(["zeta", "baseline", "alpha"])
+    assert styles == drawing.scenario_styles(["alpha", "zeta", "baseline"])
+    assert styles["baseline"][0] == drawing.SCENARIO_COLOURS["baseline"]
+    # the others take the palette's free colours in sorted order of their names
+    assert styles["alpha"][0] == drawing.OKABE_ITO[1] and styles["zeta"][0] == drawing.OKABE_ITO[2]
+    assert drawing.scenario_styles(["b", "a"])["a"][0] == drawing.OKABE_ITO[0]
+    many = drawing.scenario_styles([f"s{i:02d}" for i in range(12)])
+    assert len(set(many.values())) == 12  # past the palette, colours repeat with another line style
+
+
+def test_comparison_chart_note_for_different_start_years(baseline):
+    eras = mcscale.run(bundled_scenarios()["eras"], n_draws=2_000, seed=SEED)
+    scenarios = [eras.scenario, baseline.scenario]
+    note = chartdata.basis_note(scenarios, "effective_flop", short=True)
+    assert note == "not one basis: algorithms counted from 2012 (eras), 2025 (baseline)"
+    long = chartdata.basis_note(scenarios, "effective_flop")
+    assert "eras from 2012" in long and "baseline from 2025" in long and "\n" not in long
+    assert chartdata.basis_note(scenarios, "physical_flop") is None
+    assert chartdata.basis_note([baseline.scenario, baseline.scenario]) is None
+    fans = [chartdata.fan(r, "effective_flop", levels=(0.9,)) for r in (eras, baseline)]
+    fig = drawing.comparison_chart(fans, note=note)
+    assert fig.get_supxlabel() == note
+    assert fig.axes[0].get_xlim() == (2012.0, 2060.0)
+    assert_no_overlapping_text(fig)
+
+
 def test_comparison_chart_medians_bands_and_legend(baseline, slowdown):
     fans = [chartdata.fan(r, "effective_flop", levels=(0.9,)) for r in (baseline, slowdown)]
     fig = drawing.comparison_chart(fans)
@@ -269,6 +361,120 @@ def test_comparison_chart_medians_bands_and_legend(baseline, slowdown):
 
 def test_palette_is_okabe_ito():
     assert drawing.OKABE_ITO[:3] == ("#0072B2", "#E69F00", "#009E73")
+
+
+# --------------------------------------------------------------------------- #
+# Milestone requirement                                                        #
+# --------------------------------------------------------------------------- #
+
+MILESTONE = '\n[milestone]\nname = "TAI"\nrequirement = { dist = "lognormal", median = 1e30, gsd = 30 }\n'
+#: A slow scenario (10^24.6 FLOP in 2025, about 10^31 in 2045): some draws never reach the requirement.
+SLOW = {"end": 2045, "spend_doubling_time": 3.0, "algorithms_doubling_time": 3.0}
+
+
+@pytest.fixture(scope="module")
+def milestone():
+    return run_text(scenario_text(MILESTONE, **SLOW), n_draws=DRAWS, seed=SEED)
+
+
+def test_fan_chart_shows_the_requirements_5_95_band(milestone):
+    fan = chartdata.fan(milestone, "effective_flop")
+    expected = np.log10(milestone.prior_quantiles("milestone.requirement", (0.05, 0.5, 0.95)))
+    draws = np.log10(milestone.parameter_draws("milestone.requirement"))
+    np.testing.assert_allclose(expected, np.quantile(draws, (0.05, 0.5, 0.95)), atol=1e-12)
+    band = fan.requirement
+    assert (band.name, band.metric, band.level) == ("TAI", "effective_flop", 0.9)
+    np.testing.assert_allclose((band.lower, band.median, band.upper), expected, atol=1e-12)
+    fig = drawing.fan_chart(fan, chartdata.historical_runs())
+    ax = fig.axes[0]
+    patch = _by_gid(ax, "requirement")
+    assert (patch.get_bbox().y0, patch.get_bbox().y1) == pytest.approx(tuple(expected[[0, 2]]), abs=1e-12)
+    assert _by_gid(ax, "requirement-lower").get_ydata()[0] == pytest.approx(expected[0], abs=1e-12)
+    assert _by_gid(ax, "requirement-upper").get_ydata()[0] == pytest.approx(expected[2], abs=1e-12)
+    assert "TAI requirement, 5–95%" in [t.get_text() for t in ax.get_legend().get_texts()]
+    low, high = ax.get_ylim()
+    assert low < expected[0] and expected[2] < high  # the whole band is on the chart
+    assert_no_overlapping_text(fig)
+    # other metrics, and scenarios without a milestone, have no band
+    assert chartdata.fan(milestone, "physical_flop").requirement is None
+    assert chartdata.requirement_band(mcscale.run(bundled_scenarios()["baseline"], n_draws=1000)) is None
+
+
+def test_requirement_band_in_streaming_mode_and_on_the_milestones_metric():
+    text = scenario_text(MILESTONE.replace('name = "TAI"', 'name = "TAI"\nmetric = "physical_flop"'), **SLOW)
+    result = run_text(text, n_draws=DRAWS, seed=SEED, mode="stream")
+    assert chartdata.fan(result, "effective_flop").requirement is None
+    band = chartdata.fan(result, "physical_flop").requirement
+    expected = np.log10(result.prior_quantiles("milestone.requirement", (0.05, 0.5, 0.95)))
+    np.testing.assert_allclose((band.lower, band.median, band.upper), expected, atol=1e-12)
+    assert band.metric == "physical_flop"
+    materialized = run_text(text, n_draws=DRAWS, seed=SEED)
+    assert band.lower == pytest.approx(chartdata.requirement_band(materialized).lower, abs=0.01)  # within a bin
+
+
+@pytest.mark.parametrize(
+    ("prior", "says"),
+    [
+        ("median = 1e45, gsd = 1e4", "milestone requirement, 5–95%\n(to $10^{{{upper}}}$, off the chart)"),
+        (
+            "median = 1e60, gsd = 10",
+            "milestone requirement, 5–95%\n($10^{{{lower}}}$–$10^{{{upper}}}$, above the chart)",
+        ),
+    ],
+)
+def test_a_requirement_far_off_the_fan_is_clipped_and_said_so(prior, says):
+    extra = f'\n[milestone]\nrequirement = {{ dist = "lognormal", {prior} }}\n'
+    result = run_text(scenario_text(extra, end=2045), n_draws=2_000, seed=SEED)
+    band = chartdata.requirement_band(result)
+    fan = chartdata.fan(result, "effective_flop")
+    fig = drawing.fan_chart(fan)
+    ax = fig.axes[0]
+    (label,) = [t.get_text() for t in ax.get_legend().get_texts() if "requirement" in t.get_text()]
+    assert label == says.format(lower=math.floor(band.lower), upper=math.floor(band.upper))
+    assert ax.get_ylim()[1] < band.upper  # the fan stays readable
+    alone = drawing.fan_chart(dataclasses.replace(fan, requirement=None)).axes[0].get_ylim()
+    if "above the chart" in says:  # a band out of reach does not move the limits
+        assert ax.get_ylim() == alone
+    else:  # reaches half the fan's span above it, plus the legend's headroom
+        span = fan.upper[0.95].max() - fan.lower[0.95].min()
+        assert ax.get_ylim()[1] == pytest.approx(fan.upper[0.95].max() + 0.5 * span + 0.22 * 1.5 * span)
+    assert_no_overlapping_text(fig)
+
+
+def test_milestone_exceedance_equals_the_query_engine(milestone):
+    data = chartdata.milestone_exceedance(milestone)
+    assert data.title == "test: P(TAI reached by year)"
+    fig = drawing.exceedance_chart(data)
+    line = _by_gid(fig.axes[0], "curve-0")
+    assert line.get_label() == "effective FLOP ≥ TAI requirement"
+    expected = [milestone.probability("effective_flop", "requirement", by=year).value for year in milestone.years]
+    np.testing.assert_array_equal(line.get_ydata(), expected)
+    assert 0.05 < expected[-1] < 0.95  # a curve that says something
+    # by hand: a draw reaches the requirement once its running max passes its own requirement
+    traj = milestone.trajectories["effective_flop"].values.reshape(-1, len(milestone.years))
+    need = np.log10(milestone.parameter_draws("milestone.requirement")).reshape(-1)
+    np.testing.assert_allclose(expected, (np.maximum.accumulate(traj, axis=1) >= need[:, None]).mean(axis=0))
+    assert fig.axes[0].get_xlim() == (2025.0, 2045.0)
+    assert_no_overlapping_text(fig)
+    with pytest.raises(mcscale.QueryError, match="no \\[milestone\\]"):
+        chartdata.milestone_exceedance(mcscale.run(bundled_scenarios()["baseline"], n_draws=1000))
+
+
+def test_milestone_crossing_histogram(milestone):
+    data = chartdata.crossing(milestone, "effective_flop", "requirement")
+    assert data.threshold == "TAI requirement"
+    fig = drawing.crossing_chart(data)
+    ax = fig.axes[0]
+    values, edges, _ = _by_gid(ax, "crossing").get_data()
+    np.testing.assert_array_equal(values, milestone.crossing_histogram("effective_flop", "requirement"))
+    engine = milestone.crossing_year("effective_flop", "requirement")
+    assert values.sum() + engine.details["p_never"] == pytest.approx(1.0)
+    assert 0 < engine.details["p_never"] < 1
+    assert ax.get_xlabel() == "first year effective FLOP ≥ TAI requirement"
+    assert ax.get_xlim() == (2025.0, 2045.0)
+    assert_no_overlapping_text(fig)
+    with pytest.raises(mcscale.QueryError, match="requirement is in FLOP"):
+        chartdata.crossing(milestone, "spend", "requirement")
 
 
 # --------------------------------------------------------------------------- #
@@ -333,6 +539,31 @@ def test_cli_plot_writes_each_kind(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_cli_plot_milestone_exceedance_and_crossing(tmp_path, capsys):
+    scenario = tmp_path / "milestone.toml"
+    scenario.write_text(scenario_text(MILESTONE, **SLOW))
+    for kind in ("exceedance", "crossing"):
+        for stream in ([], ["--stream"]):
+            out = tmp_path / f"{kind}{len(stream)}.png"
+            argv = ["plot", str(scenario), "--kind", kind, "--threshold", "requirement", "--draws", "3000"]
+            assert main([*argv, *stream, "-o", str(out)]) == 0, capsys.readouterr().err
+            assert out.stat().st_size > 1000
+    assert main(["plot", str(scenario), "--draws", "3000", "-o", str(tmp_path / "fan.png")]) == 0
+    argv = ["plot", str(scenario), "--kind", "crossing", "--threshold", "requirement", "--metric", "spend"]
+    assert main([*argv, "-o", str(tmp_path / "x.png")]) == 2
+    assert "requirement is in FLOP" in capsys.readouterr().err
+
+
+def test_cli_plot_compare_warns_when_start_years_differ(tmp_path, capsys):
+    out = tmp_path / "c.png"
+    argv = ["plot", "eras", "baseline", "--kind", "compare", "--draws", "2000", "-o", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("mcscale: warning: effective FLOP is not on one basis")
+    assert main([*argv[:-2], "--metric", "physical_flop", "-o", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -340,7 +571,9 @@ def test_cli_plot_writes_each_kind(tmp_path, capsys):
         (["--metric", "nonsense"], "metric 'nonsense' is not in scenario 'baseline'"),
         (["--kind", "exceedance", "--metric", "spend"], "spend is not in FLOP"),
         (["--kind", "spend", "--metric", "effective_flop"], "always plots spend"),
-        (["--threshold", "1e29"], "--threshold applies to --kind crossing only"),
+        (["--threshold", "1e29"], "--threshold applies to --kind exceedance or crossing only"),
+        (["--kind", "exceedance", "--threshold", "requirement"], "no [milestone] requirement"),
+        (["--kind", "exceedance", "--threshold", "1e29", "--multiples", "10"], "--multiples or --threshold"),
         (["--kind", "crossing", "--threshold", "1000 x GPT-9"], "expected a reference"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ from helpers import scenario_text
 from mcscale.cli import bundled_scenarios, main
 from mcscale.query import answer, scenario_queries
 from mcscale.report.html import answer_cells, comparison_report, prior_table, scenario_report
-from mcscale.units import format_probability
+from mcscale.units import format_probability, format_value
 
 matplotlib.use("Agg")
 
@@ -224,6 +225,105 @@ def test_cli_report_and_compare(tmp_path, capsys):
     assert main(["compare", "baseline", "baseline", "-o", str(tmp_path / "c.html")]) == 2
     assert "distinct" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.html", "compare.html"]
+
+
+def test_crossing_years_past_the_horizon_read_not_reached(baseline):
+    late = mcscale.ask(baseline, "year effective_flop >= 1e34")
+    q, end = late.quantiles, 2060
+    assert 0.05 < late.details["p_never"] < 0.5 and math.isfinite(q["50%"]) and q["95%"] == math.inf
+    text, mcse = answer_cells(late)
+    p_never = late.details["p_never"]
+    assert text == (
+        f"median {q['50%']:.1f}; 5%: {q['5%']:.1f}; 95%: not reached by {end}; P(never by {end}) = {p_never:.4f}"
+    )
+    assert mcse.startswith(f"{late.quantile_mcse['50%']:.2g} (median)")
+    never = mcscale.ask(baseline, "year effective_flop >= 1e36")
+    assert never.details["p_never"] > 0.5
+    text, mcse = answer_cells(never)
+    assert text.startswith(f"median: not reached by {end}; 5%: {never.quantiles['5%']:.1f}; 95%: not reached by")
+    assert mcse.startswith("— (median); ")
+    assert "never ±" not in text and "to never" not in text
+    finite = answer_cells(mcscale.ask(baseline, "year effective_flop >= 1000 x GPT-4"))[0]
+    assert re.fullmatch(r"median \d{4}\.\d; 90%: \d{4}\.\d to \d{4}\.\d; P\(never by 2060\) = 0\.0000", finite)
+
+
+def test_keys_not_written_show_a_dash_not_none():
+    result = mcscale.run(mcscale.parse_scenario(scenario_text(), "t.toml"), n_draws=2_000, seed=SEED)
+    rows = {row.name: row for row in prior_table(result)}
+    assert rows["reference.flop"].written == ""  # the file has no [reference]: GPT-4's default applies
+    assert rows["spend.initial"].written == "1e+08"
+    page = scenario_report(result, dpi=DPI)
+    table = page[page.index('<table class="assumptions">') : page.index("</table>", page.index("assumptions"))]
+    assert "None" not in table
+    assert '<td><code>reference.flop</code></td><td class="na" title="not written' in table
+    assert '<td class="num">2.10e+25</td>' in table  # FLOP quantiles by units.format_value
+
+
+MILESTONE = """
+[milestone]
+name = "TAI"
+requirement = { dist = "lognormal", median = 1e30, gsd = 30 }
+"""
+SLOW = {"end": 2045, "spend_doubling_time": 3.0, "algorithms_doubling_time": 3.0}
+
+
+def _figure_ids(page: str) -> list[str]:
+    return re.findall(r'<figure id="fig-([a-z-]+)">', page)
+
+
+def test_milestone_report_shows_p_milestone_by_year_and_its_crossing_year():
+    text = scenario_text(MILESTONE + '\n[[questions]]\nthreshold = "requirement"\nby = [2035, 2045]\n', **SLOW)
+    result = mcscale.run(mcscale.parse_scenario(text, "m.toml"), n_draws=DRAWS, seed=SEED)
+    page = scenario_report(result, dpi=DPI)
+    parsed = parse(page)
+    assert len(parsed.images) == 8
+    ids = _figure_ids(page)
+    assert ids[:4] == ["fan-effective", "fan-physical", "milestone-exceedance", "milestone-crossing"]
+    assert "exceedance" in ids and "crossing" in ids  # the reference-run figures stay
+    low, high = result.prior_quantiles("milestone.requirement", (0.05, 0.95))
+    fan_caption = page[page.index('id="fig-fan-effective"') : page.index('id="fig-fan-physical"')]
+    assert f"TAI requirement's 5–95% interval as sampled ({format_value(low, 'FLOP')} to" in fan_caption
+    assert f"{format_value(high, 'FLOP')} FLOP" in fan_caption
+    assert "<code>P(effective_flop &gt;= requirement by YEAR)</code>" in page
+    questions = [row["cells"][0]["text"] for row in parsed.rows]
+    assert questions == ["P(effective_flop >= requirement by 2035)", "P(effective_flop >= requirement by 2045)"]
+    for row, year in zip(parsed.rows, (2035, 2045), strict=True):
+        expected = result.probability("effective_flop", "requirement", by=year)
+        assert row["attrs"]["data-value"] == repr(expected.value)
+    baseline_ids = _figure_ids(scenario_report(mcscale.run("baseline", n_draws=2_000, seed=SEED), dpi=DPI))
+    assert not any(i.startswith("milestone") for i in baseline_ids) and len(baseline_ids) == 6
+
+
+def test_streaming_report_of_a_milestone(tmp_path, capsys):
+    scenario = tmp_path / "m.toml"
+    scenario.write_text(scenario_text(MILESTONE, **SLOW))  # no question counts the requirement
+    out = tmp_path / "m.html"
+    argv = ["report", str(scenario), "--stream", "--draws", "4000", "--dpi", "40", "-o", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    page = out.read_text()
+    assert len(parse(page).images) == 8 and "not drawn" not in page  # the command counts the requirement
+    # a streaming result that did not count it gets a note in place of those figures, not an error
+    result = mcscale.run(mcscale.parse_scenario(scenario.read_text(), "m.toml"), n_draws=4000, mode="stream")
+    page = scenario_report(result, dpi=DPI)
+    assert len(parse(page).images) == 6 and page.count("not drawn (") == 2
+    assert _figure_ids(page)[2:4] == ["milestone-exceedance", "milestone-crossing"]
+
+
+def test_comparison_warns_when_effective_flop_is_on_different_bases(tmp_path, capsys):
+    results = [mcscale.run(n, n_draws=2_000, seed=SEED) for n in ("eras", "baseline")]
+    page = comparison_report(results, dpi=DPI)
+    note = re.search(r'<p class="warning" id="basis-warning">(.*?)</p>', page)
+    assert note and "eras from 2012" in note.group(1) and "baseline from 2025" in note.group(1)
+    assert page.index("basis-warning") < page.index('<section id="questions">')  # seen before the answers
+    assert "Not on one basis: see the note at the top." in page
+    out = tmp_path / "c.html"
+    assert main(["compare", "eras", "baseline", "--draws", "2000", "--dpi", "30", "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("mcscale: warning: effective FLOP is not on one basis")
+    assert "basis-warning" in out.read_text()
+    assert main(["compare", "baseline", "slowdown", "--draws", "2000", "--dpi", "30", "-o", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert "basis-warning" not in out.read_text() and "Not on one basis" not in out.read_text()
 
 
 # --------------------------------------------------------------------------- #

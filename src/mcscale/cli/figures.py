@@ -7,6 +7,7 @@ by these commands, after sampling.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,13 @@ from mcscale.cli.common import (
 
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
+    from mcscale.query import Query
 
 __all__ = ["add_figure_parsers"]
 
 _PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare")
 _PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
+_THRESHOLD_KINDS = ("exceedance", "crossing")  # kinds that take --threshold
 
 
 def _multiples(text: str) -> tuple[float, ...]:
@@ -47,6 +50,51 @@ def _load_scenarios(names: Sequence[str]) -> list[Scenario]:
     return scenarios
 
 
+def _warn_basis(scenarios: Sequence[Scenario], metric: str) -> None:
+    """One line on stderr when ``metric`` is not on one basis across the scenarios (different start years)."""
+    from mcscale.viz import chartdata
+
+    note = chartdata.basis_note(list(scenarios), metric)
+    if note:
+        print(f"mcscale: warning: {note}", file=sys.stderr)
+
+
+def _milestone_queries(scenario: Scenario) -> list[Query]:
+    """Return the milestone question a report draws (so that a streaming run counts the requirement)."""
+    from mcscale.query import parse_question, scenario_references
+    from mcscale.viz import chartdata
+
+    if not chartdata.has_milestone(scenario):
+        return []
+    text = f"year {scenario.milestone_metric} >= requirement"
+    return [parse_question(text, scenario_references(scenario))]
+
+
+def _plot_threshold(args: argparse.Namespace, scenario: Scenario) -> tuple[str, Query | None]:
+    """Return the metric to plot and the parsed ``--threshold`` question (or None), checked before sampling."""
+    from mcscale.query import check_query, parse_question, scenario_references
+
+    kind = args.kind
+    if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
+        raise UsageError(f"--kind {kind} always plots {_PLOT_METRICS[kind]}; leave out --metric")
+    if args.threshold is not None and kind not in _THRESHOLD_KINDS:
+        raise UsageError("--threshold applies to --kind exceedance or crossing only")
+    if args.multiples is not None and kind != "exceedance":
+        raise UsageError("--multiples applies to --kind exceedance only")
+    if args.multiples is not None and args.threshold is not None:
+        raise UsageError("give --multiples or --threshold, not both")
+    requirement = args.threshold is not None and args.threshold.strip() == "requirement"
+    default = scenario.milestone_metric if requirement else "effective_flop"  # the milestone's own metric
+    metric = _PLOT_METRICS.get(kind, args.metric or default)
+    if args.threshold is None:
+        return metric, None
+    query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenario))
+    check_query(query, scenario)
+    if query.threshold == "requirement" and metric not in ("effective_flop", "physical_flop"):
+        raise UsageError(f"the milestone requirement is in FLOP; --metric {metric} is not")
+    return metric, query
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from mcscale.query import parse_question, scenario_references
     from mcscale.viz import chartdata
@@ -55,27 +103,20 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     if output.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
     kind = args.kind
-    if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
-        raise UsageError(f"--kind {kind} always plots {_PLOT_METRICS[kind]}; leave out --metric")
-    metric = _PLOT_METRICS.get(kind, args.metric or "effective_flop")
     scenarios = _load_scenarios(args.scenarios)
     if kind == "compare" and len(scenarios) < 2:
         raise UsageError("--kind compare needs two or more scenarios")
     if kind != "compare" and len(scenarios) > 1:
         raise UsageError(f"--kind {kind} takes one scenario; use --kind compare for several")
-    threshold = None
-    if args.threshold is not None:
-        if kind != "crossing":
-            raise UsageError("--threshold applies to --kind crossing only")
-        query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenarios[0]))
-        threshold = query.threshold
-    if args.multiples is not None and kind != "exceedance":
-        raise UsageError("--multiples applies to --kind exceedance only")
-    flop_only = kind == "exceedance" or (kind == "crossing" and (threshold is None or isinstance(threshold, tuple)))
+    metric, query = _plot_threshold(args, scenarios[0])
+    threshold = None if query is None else query.threshold
+    flop_only = kind in _THRESHOLD_KINDS and (threshold is None or isinstance(threshold, tuple))
     for scenario in scenarios:  # before sampling
         chartdata.check_metric(metric, scenario, flop_only=flop_only)
+    if kind == "compare":
+        _warn_basis(scenarios, metric)
     # a streaming run counts only the thresholds it is told of before sampling
-    counted = [] if threshold is None else [query]
+    counted = [] if query is None else [query]
     references = scenario_references(scenarios[0])
     for multiple in args.multiples or ():
         text = f"year {metric} >= {multiple:g} x {scenarios[0].reference_name}"
@@ -87,6 +128,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     result = results[0]
     if kind == "fan":
         fig = drawing.fan_chart(chartdata.fan(result, metric), chartdata.historical_runs(), width=args.width)
+    elif kind == "exceedance" and threshold is not None:
+        fig = drawing.exceedance_chart(chartdata.threshold_exceedance(result, metric, threshold), width=args.width)
     elif kind == "exceedance":
         fig = drawing.exceedance_chart(
             chartdata.exceedance(result, metric, args.multiples or (10, 100, 1000, 10000)), width=args.width
@@ -100,7 +143,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     elif kind == "price":
         fig = drawing.price_performance_chart(chartdata.fan(result, metric), width=args.width)
     else:
-        fig = drawing.comparison_chart([chartdata.fan(r, metric, levels=(0.9,)) for r in results], width=args.width)
+        fans = [chartdata.fan(r, metric, levels=(0.9,)) for r in results]
+        note = chartdata.basis_note(scenarios, metric, short=True)
+        fig = drawing.comparison_chart(fans, note=note, width=args.width)
     drawing.save_figure(fig, output, dpi=args.dpi)
     print(f"wrote {output}")
     return EXIT_OK
@@ -111,7 +156,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     output = check_output(args.output)
     (scenario,) = _load_scenarios([args.scenario])
-    result = run_scenario(args, scenario, args.draws)
+    result = run_scenario(args, scenario, args.draws, _milestone_queries(scenario))
     write_report(scenario_report(result, dpi=args.dpi), output)
     print(f"wrote {output}")
     return EXIT_OK
@@ -126,6 +171,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise UsageError("compare needs two or more scenarios")
     scenarios = _load_scenarios(args.scenarios)
+    _warn_basis(scenarios, "effective_flop")
     texts = list(dict.fromkeys(q.text for s in scenarios for q in scenario_queries(s)))
     results = []
     for scenario in scenarios:  # each run counts every scenario's questions it can answer
@@ -160,7 +206,11 @@ def add_figure_parsers(commands: Any) -> None:
     plot.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file or bundled name")
     plot.add_argument("--kind", choices=_PLOT_KINDS, default="fan", help="which figure (default fan)")
     plot.add_argument("--metric", default=None, help="trajectory variable (default effective_flop)")
-    plot.add_argument("--threshold", default=None, help="crossing threshold, e.g. '1000 x GPT-4' or 1e28")
+    plot.add_argument(
+        "--threshold",
+        default=None,
+        help="exceedance or crossing threshold, e.g. '1000 x GPT-4', 1e28 or requirement (the [milestone]'s)",
+    )
     plot.add_argument(
         "--multiples", type=_multiples, default=None, help="exceedance multiples (default 10,100,1000,10000)"
     )

@@ -3,9 +3,12 @@
 A report holds the scenario's name and description, a table of every prior as
 written and as sampled (5/50/95%), the answers to the scenario's questions with
 their MCSE (from :mod:`mcscale.query`, so they equal what ``mcscale query``
-prints), the figures of :mod:`mcscale.viz.drawing` embedded as base64 PNG, and the run's
-metadata. It loads nothing from the network: no scripts, fonts or style sheets
-outside the file. The answers are also embedded as JSON
+prints), the figures of :mod:`mcscale.viz.drawing` embedded as base64 PNG (for a
+scenario with a ``[milestone]`` also P(milestone by year) and its crossing year, and the
+requirement's band on the fan chart), and the run's metadata. A comparison warns, at
+the top, when its scenarios' effective FLOP is not on one basis (different start years).
+It loads nothing from the network: no scripts, fonts or style sheets outside the
+file. The answers are also embedded as JSON
 (``<script type="application/json" id="mcscale-answers">``) for machines.
 
 Apart from the creation time and the times taken (each in a
@@ -73,6 +76,7 @@ figure { margin: 0; }
 figure img { width: 100%; height: auto; display: block; border: 1px solid #eee; }
 figcaption { font-size: 0.85rem; color: var(--muted); margin-top: 0.3rem; }
 .note { font-size: 0.85rem; color: var(--muted); }
+.warning { font-size: 0.95rem; background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.5rem 0.8rem; }
 .na { color: var(--muted); }
 footer { margin-top: 2.5rem; font-size: 0.8rem; color: var(--muted); border-top: 1px solid var(--rule);
          padding-top: 0.6rem; }
@@ -120,12 +124,7 @@ def answer_cells(item: Answer) -> tuple[str, str]:
     q = item.quantiles or {}
     mcse = item.quantile_mcse or {}
     if item.kind == "crossing_year":
-        details = item.details
-        text = (
-            f"median {format_value(q['50%'], unit)}; 90%: {format_value(q['5%'], unit)} to "
-            f"{format_value(q['95%'], unit)}; P(never by {details['horizon_end']:g}) = {details['p_never']:.4f}"
-        )
-        return text, f"{format_value(mcse['50%'], unit, sign=False)} (median); {details['p_never_mcse']:.4f} (P(never))"
+        return _crossing_cells(item)
     if item.kind == "interval":
         lo, hi = item.interval  # type: ignore[misc]
         d = item.details
@@ -140,6 +139,32 @@ def answer_cells(item: Answer) -> tuple[str, str]:
         return text, f"{format_value(mcse['50%'], unit, sign=False)} (median)"
     text = ", ".join(f"{k} {format_value(v, unit)}" for k, v in q.items())
     return text, ", ".join(f"{k} {format_value(v, unit, sign=False)}" for k, v in mcse.items())
+
+
+def _year_text(value: float, end: float) -> str:
+    """Return a crossing year, or ``not reached by END`` for one past the horizon."""
+    return format_value(value, "year") if math.isfinite(value) else f"not reached by {end:g}"
+
+
+def _crossing_cells(item: Answer) -> tuple[str, str]:
+    """Return the cells of a crossing-year answer: median, 90% interval ("not reached by END" past it), P(never)."""
+    q = item.quantiles or {}
+    details = item.details
+    end = float(details["horizon_end"])
+    median, low, high = q["50%"], q["5%"], q["95%"]
+    if math.isfinite(median):
+        head = f"median {_year_text(median, end)}"
+    else:
+        head = f"median: {_year_text(median, end)}"
+    if math.isfinite(low) and math.isfinite(high):
+        spread = f"90%: {_year_text(low, end)} to {_year_text(high, end)}"
+    else:
+        spread = f"5%: {_year_text(low, end)}; 95%: {_year_text(high, end)}"
+    text = f"{head}; {spread}; P(never by {end:g}) = {details['p_never']:.4f}"
+    median_mcse = (item.quantile_mcse or {}).get("50%", math.nan)
+    finite = math.isfinite(median) and math.isfinite(median_mcse)
+    mcse = format_value(median_mcse, "year", sign=False) if finite else "—"
+    return text, f"{mcse} (median); {details['p_never_mcse']:.4f} (P(never))"
 
 
 def _answers_table(answers: list[Answer]) -> str:
@@ -182,7 +207,8 @@ class PriorRow:
     name : str
         Dotted parameter name (``spend.doubling_time@2030`` for a regime's).
     written : str
-        The prior as written in the file, as a TOML value.
+        The prior as written in the file, as a TOML value; empty for a key the file
+        does not write (its default applies, e.g. ``reference.flop``).
     unit : str
         Canonical unit of the sampled values (``year``, ``USD``...).
     sampled : tuple of float
@@ -225,16 +251,25 @@ def prior_table(result: Result) -> list[PriorRow]:
             sampled = tuple(float(v) for v in result.prior_quantiles(name, (0.05, 0.5, 0.95)))
         except QueryError:  # a prior the engine does not sample (not expected; shown without quantiles)
             sampled = (math.nan, math.nan, math.nan)
-        rows.append(PriorRow(name, _toml(spec.written), parameter_unit(name), sampled, spec.is_fixed))  # type: ignore[arg-type]
+        written = "" if spec.written is None else _toml(spec.written)
+        rows.append(PriorRow(name, written, parameter_unit(name), sampled, spec.is_fixed))  # type: ignore[arg-type]
     return rows
+
+
+#: Units :func:`format_value` writes as they are; any other (durations in years, factors) as plain numbers.
+_VALUE_UNITS = ("USD", "FLOP", "FLOP/USD", "USD/FLOP")
 
 
 def _sampled_text(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "—"
-    if unit == "USD":
-        return format_value(value, "USD")
-    return f"{value:.4g}"
+    return format_value(value, unit if unit in _VALUE_UNITS else "1")
+
+
+def _written_cell(written: str) -> str:
+    if not written:
+        return '<td class="na" title="not written in the file: the default applies">—</td>'
+    return f"<td><code>{_e(written)}</code></td>"
 
 
 def _assumptions_table(result: Result) -> str:
@@ -242,8 +277,7 @@ def _assumptions_table(result: Result) -> str:
     for row in prior_table(result):
         cells = "".join(f'<td class="num">{_e(_sampled_text(v, row.unit))}</td>' for v in row.sampled)
         rows.append(
-            f"<tr><td><code>{_e(row.name)}</code></td><td><code>{_e(row.written)}</code></td>"
-            f"<td>{_e(row.unit)}</td>{cells}</tr>"
+            f"<tr><td><code>{_e(row.name)}</code></td>{_written_cell(row.written)}<td>{_e(row.unit)}</td>{cells}</tr>"
         )
     return (
         '<table class="assumptions"><thead><tr><th>parameter</th><th>as written</th><th>unit (sampled)</th>'
@@ -251,7 +285,8 @@ def _assumptions_table(result: Result) -> str:
         + "".join(rows)
         + "</tbody></table>"
         + '<p class="note">As sampled: quantiles of the draws, in the unit shown (times in years, whatever unit '
-        "the file wrote). A name ending in <code>@YEAR</code> is a regime's value from that year on.</p>"
+        "the file wrote). A name ending in <code>@YEAR</code> is a regime's value from that year on; "
+        "— as written: the file does not write it, and the default applies.</p>"
     )
 
 
@@ -271,7 +306,13 @@ class _Figure:
 def _img(figure: _Figure, dpi: float) -> str:
     from mcscale.viz import drawing
 
-    fig = figure.make()
+    try:
+        fig = figure.make()
+    except QueryError as exc:  # e.g. a streaming run that did not count the threshold
+        return (
+            f'<figure id="fig-{_e(figure.key)}"><p class="na">{_e(figure.alt)}: not drawn ({_e(exc)}).</p>'
+            f"<figcaption>{figure.caption}</figcaption></figure>"
+        )
     data = base64.b64encode(drawing.figure_bytes(fig, "png", dpi)).decode("ascii")
     width, height = (round(v * dpi) for v in fig.get_size_inches())
     return (
@@ -288,6 +329,51 @@ _HISTORY_CAPTION = (
 )
 
 
+#: The metrics of the report's two compute fans, in order.
+_FLOP_FANS = ("effective_flop", "physical_flop")
+
+
+def _requirement_caption(result: Result) -> str:
+    """Return what the fan chart's requirement band is, or nothing without a milestone."""
+    band = chartdata.requirement_band(result)
+    if band is None:
+        return ""
+    low, high = (format_value(10.0**v, "FLOP") for v in (band.lower, band.upper))
+    return (
+        f" Shaded horizontal band: the {_e(band.name)} requirement's 5–95% interval as sampled ({low} to {high} FLOP, "
+        f"{_e(chartdata.metric_title(band.metric))}), drawn per draw from its prior."
+    )
+
+
+def _milestone_figures(result: Result) -> list[_Figure]:
+    """Return the figures of P(milestone by year) and of its crossing year (none without a ``[milestone]``)."""
+    from mcscale.viz import drawing
+
+    cd = chartdata
+    scenario = result.scenario
+    if not cd.has_milestone(scenario):
+        return []
+    name, metric = _e(scenario.milestone_name), scenario.milestone_metric
+    what = _e(cd.metric_title(metric))
+    return [
+        _Figure(
+            "milestone-exceedance",
+            f"probability of {scenario.milestone_name} by year",
+            f"Probability that {what} has reached the {name} requirement at some grid year up to each year, the "
+            "requirement drawn from its prior and compared draw by draw (each point equals "
+            f"<code>P({metric} &gt;= requirement by YEAR)</code>), with ±1.96 MCSE bands.",
+            lambda: drawing.exceedance_chart(cd.milestone_exceedance(result)),
+        ),
+        _Figure(
+            "milestone-crossing",
+            f"distribution of the year of {scenario.milestone_name}",
+            f"First year {what} reaches the {name} requirement (drawn per draw; interpolated between grid years), "
+            "as a share of all draws per year; draws that never reach it within the horizon are counted in P(never).",
+            lambda: drawing.crossing_chart(cd.crossing(result, metric, "requirement")),
+        ),
+    ]
+
+
 def _scenario_figures(result: Result) -> list[_Figure]:
     from mcscale.viz import drawing
 
@@ -295,22 +381,26 @@ def _scenario_figures(result: Result) -> list[_Figure]:
     history = cd.historical_runs()
     name, flop = cd.reference_flop(result)
     bands = "Median line and central 50%, 80% and 95% bands of the draws, per year"
+    requirement = _requirement_caption(result)  # on the fan of the milestone's metric
+    milestone_metric = result.scenario.milestone_metric if cd.has_milestone(result.scenario) else ""
+    on_effective, on_physical = (requirement if milestone_metric == m else "" for m in _FLOP_FANS)
     figures = [
         _Figure(
             "fan-effective",
             "fan chart of effective training compute",
             f"Effective compute of the largest training run [FLOP, in {result.scenario.start:g}-algorithm "
-            f"equivalents]. {bands}. Lines at {name} ({flop:.3g} FLOP) and 1000x {name}; right axis in "
-            f"multiples of {name}. {_HISTORY_CAPTION}",
+            f"equivalents]. {bands}. Lines at {name} ({format_value(flop, 'FLOP')} FLOP) and 1000x {name}; right "
+            f"axis in multiples of {name}.{on_effective} {_HISTORY_CAPTION}",
             lambda: drawing.fan_chart(cd.fan(result, "effective_flop"), history),
         ),
         _Figure(
             "fan-physical",
             "fan chart of physical training compute",
-            f"Physical compute of the largest training run [FLOP]: spend x FLOP per USD x utilization. {bands}. "
-            f"{_HISTORY_CAPTION}",
+            f"Physical compute of the largest training run [FLOP]: spend x FLOP per USD x utilization. {bands}."
+            f"{on_physical} {_HISTORY_CAPTION}",
             lambda: drawing.fan_chart(cd.fan(result, "physical_flop"), history),
         ),
+        *_milestone_figures(result),
         _Figure(
             "exceedance",
             "exceedance curves",
@@ -522,13 +612,22 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
         if texts
         else '<p class="na">None of the scenarios asks a question.</p>'
     )
-    band = "Medians (thick) and central 90% bands (shaded, thin edges) of the draws, per year."
+    scenarios = [r.scenario for r in results]
+    basis = cd.basis_note(scenarios, "effective_flop")
+    see_note = " Not on one basis: see the note at the top." if basis else ""
+    band = (
+        "Medians (thick) and central 90% bands (light tints, thin edges in the median's line style) of the draws, "
+        "per year; each scenario has the same colour in every figure."
+    )
     figures = [
         _Figure(
             f"compare-{metric}",
             f"comparison of {chartdata.metric_title(metric)}",
-            f"{_capitalized(chartdata.metric_title(metric))} [{unit}]. {band}",
-            lambda metric=metric: drawing.comparison_chart([cd.fan(r, metric, levels=(0.9,)) for r in results]),
+            f"{_capitalized(chartdata.metric_title(metric))} [{unit}]. {band}"
+            + (see_note if cd.basis_note(scenarios, metric) else ""),
+            lambda metric=metric: drawing.comparison_chart(
+                [cd.fan(r, metric, levels=(0.9,)) for r in results], note=cd.basis_note(scenarios, metric, short=True)
+            ),
         )
         for metric, unit in (("effective_flop", "FLOP"), ("physical_flop", "FLOP"), ("spend", "USD"))
     ]
@@ -537,7 +636,7 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
             "compare-exceedance",
             "exceedance curves of the scenarios",
             "Probability that effective compute has reached 1000x GPT-4 at some grid year up to each year, "
-            "with ±1.96 MCSE bands.",
+            f"with ±1.96 MCSE bands.{see_note}",
             lambda: drawing.exceedance_chart(cd.exceedance_comparison(results, "effective_flop", (1000.0, "GPT-4"))),
         )
     )
@@ -553,8 +652,9 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
         f"<details><summary>{_e(r.scenario.name)}</summary>{_assumptions_table(r)}</details>" for r in results
     )
     seconds = time.perf_counter() - started
+    warning = f'<p class="warning" id="basis-warning">Warning: {_e(basis)}.</p>' if basis else ""
     sections = [
-        f"<header><h1>Comparison: {_e(', '.join(names))}</h1></header>",
+        f"<header><h1>Comparison: {_e(', '.join(names))}</h1>{warning}</header>",
         '<section id="run"><h2>Scenarios and runs</h2><table class="metadata"><thead><tr><th>scenario</th>'
         "<th>description</th><th>file</th><th>seed</th><th>draws</th><th>created</th><th>sampling</th></tr>"
         f"</thead><tbody>{scenario_rows}</tbody></table>"

@@ -19,7 +19,7 @@ from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result, trajectory_quantiles
-from mcscale.units import METRICS
+from mcscale.units import METRICS, format_multiple, format_value
 
 __all__ = [
     "FAN_LEVELS",
@@ -29,15 +29,21 @@ __all__ = [
     "Exceedance",
     "Fan",
     "HistoricalRuns",
+    "Requirement",
+    "basis_note",
     "check_metric",
     "crossing",
     "exceedance",
     "exceedance_comparison",
     "fan",
+    "has_milestone",
     "historical_runs",
     "metric_title",
+    "milestone_exceedance",
     "reference_flop",
+    "requirement_band",
     "scenario_metrics",
+    "threshold_exceedance",
     "threshold_label",
 ]
 
@@ -51,6 +57,11 @@ HISTORY_CREDIT = "Historical runs: Epoch AI, Data on AI Models (epoch.ai/data/ai
 LABELLED_RUNS = {"GPT-3 175B (davinci)": "GPT-3", "GPT-4": "GPT-4", "Grok-3": "Grok-3"}
 
 _FLOP_METRICS = ("effective_flop", "physical_flop")
+
+#: Metrics measured against the algorithms of the scenario's start year (their basis moves with it).
+_START_BASED_METRICS = ("effective_flop", "algo_multiplier")
+
+_REQUIREMENT = "milestone.requirement"
 
 
 def scenario_metrics(scenario: Scenario) -> tuple[str, ...]:
@@ -83,11 +94,67 @@ def reference_flop(result: Result) -> tuple[str, float]:
     return result.scenario.reference_name, float(result.prior_quantiles("reference.flop", (0.5,))[0])
 
 
-def threshold_label(threshold: Threshold) -> str:
-    """Return a short label: ``1000x GPT-4``, ``1e+29``, ``requirement``."""
+def has_milestone(scenario: Scenario) -> bool:
+    """Whether a scenario has a ``[milestone]`` requirement."""
+    return _REQUIREMENT in scenario.priors
+
+
+def threshold_label(threshold: Threshold, scenario: Scenario | None = None, metric: str | None = None) -> str:
+    """Return a short label: ``1000x GPT-4``, ``1e+29``, ``$100B``, ``TAI requirement``.
+
+    Parameters
+    ----------
+    threshold : float, (float, str) or "requirement"
+    scenario : Scenario, optional
+        Names the milestone of a ``"requirement"`` threshold.
+    metric : str, optional
+        Writes a number in the metric's unit (:func:`mcscale.units.format_value`).
+    """
     if isinstance(threshold, tuple):
-        return f"{threshold[0]:g}x {threshold[1]}"
-    return threshold if isinstance(threshold, str) else f"{threshold:.3g}"
+        return f"{format_multiple(threshold[0])} {threshold[1]}"
+    if isinstance(threshold, str):
+        if threshold == "requirement" and scenario is not None and has_milestone(scenario):
+            return f"{scenario.milestone_name} requirement"
+        return threshold
+    return format_value(threshold, METRICS[metric]) if metric in METRICS else f"{threshold:.3g}"
+
+
+def basis_note(scenarios: list[Scenario], metric: str = "effective_flop", *, short: bool = False) -> str | None:
+    """Say, in one line, why ``metric`` is not comparable across scenarios with different start years.
+
+    Effective FLOP (and the algorithmic multiplier) count algorithmic progress from
+    the scenario's start year: a scenario starting in 2012 is in 2012-algorithm-equivalent
+    FLOP, one starting in 2025 in 2025-algorithm-equivalent FLOP.
+
+    Parameters
+    ----------
+    scenarios : list of Scenario
+    metric : str
+    short : bool
+        A footnote short enough for a figure, instead of the full sentence.
+
+    Returns
+    -------
+    str or None
+        The note, or None when the metric does not depend on the start year or every
+        scenario starts in the same year.
+    """
+    if metric not in _START_BASED_METRICS:
+        return None
+    by_start: dict[float, list[str]] = {}
+    for scenario in scenarios:
+        by_start.setdefault(float(scenario.start), []).append(scenario.name)
+    if len(by_start) < 2:
+        return None
+    starts = sorted(by_start.items())
+    if short:
+        groups = ", ".join(f"{start:g} ({', '.join(names)})" for start, names in starts)
+        return f"not one basis: algorithms counted from {groups}"
+    groups = "; ".join(f"{', '.join(names)} from {start:g}" for start, names in starts)
+    return (
+        f"{metric_title(metric)} is not on one basis: each scenario counts algorithmic progress from its own "
+        f"start year ({groups}), so these values are not comparable; compare physical FLOP instead"
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -116,6 +183,8 @@ class Fan:
     n_draws, seed : int
     reference : tuple of (str, float)
         The scenario's reference run: name and compute [FLOP].
+    requirement : Requirement, optional
+        The milestone's requirement, on a fan of the milestone's metric.
     """
 
     metric: str
@@ -129,6 +198,57 @@ class Fan:
     n_draws: int
     seed: int
     reference: tuple[str, float]
+    requirement: Requirement | None = None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The central interval of a milestone's requirement prior (log10 values).
+
+    Parameters
+    ----------
+    name : str
+        The milestone's name (``TAI``, or ``milestone`` when the file names none).
+    metric : str
+        The trajectory variable the requirement is compared with.
+    level : float
+        Central probability of the interval, e.g. 0.9 for 5-95%.
+    lower, median, upper : float
+        log10 of the prior's ``(1 - level) / 2``, 0.5 and ``(1 + level) / 2`` quantiles
+        [log10(FLOP)].
+    """
+
+    name: str
+    metric: str
+    level: float
+    lower: float
+    median: float
+    upper: float
+
+
+def requirement_band(result: Result, level: float = 0.9) -> Requirement | None:
+    """Return the central ``level`` interval of the scenario's milestone requirement, or None without one.
+
+    The quantiles are ``result.prior_quantiles("milestone.requirement", ...)`` (both modes).
+
+    Parameters
+    ----------
+    result : Result
+    level : float
+        Central probability, in (0, 1); 0.9 gives the 5-95% interval.
+
+    Returns
+    -------
+    Requirement or None
+    """
+    scenario = result.scenario
+    if not has_milestone(scenario):
+        return None
+    if not 0 < level < 1:
+        raise QueryError("band probabilities must lie in (0, 1)")
+    q = result.prior_quantiles(_REQUIREMENT, ((1 - level) / 2, 0.5, (1 + level) / 2))
+    lower, median, upper = (float(v) for v in np.log10(q))
+    return Requirement(scenario.milestone_name, scenario.milestone_metric, level, lower, median, upper)
 
 
 def _edge_levels(levels: tuple[float, ...]) -> list[float]:
@@ -150,12 +270,14 @@ def fan(result: Result, metric: str = "effective_flop", levels: tuple[float, ...
     Returns
     -------
     Fan
+        With the milestone's requirement (5-95%) when ``metric`` is the milestone's metric.
     """
     if not all(0 < p < 1 for p in levels):
         raise QueryError("band probabilities must lie in (0, 1)")
     check_metric(metric, result.scenario)
     q = trajectory_quantiles(result, metric, _edge_levels(levels)).values
     n = len(levels)
+    requirement = requirement_band(result)
     return Fan(
         metric=metric,
         unit=METRICS[metric],
@@ -168,6 +290,7 @@ def fan(result: Result, metric: str = "effective_flop", levels: tuple[float, ...
         n_draws=result.n_draws,
         seed=result.seed,
         reference=reference_flop(result),
+        requirement=requirement if requirement is not None and requirement.metric == metric else None,
     )
 
 
@@ -190,12 +313,15 @@ class Curve:
         Share of draws that reached the threshold at some grid year <= each year.
     mcse : ndarray, shape (n_years,)
         Its Monte Carlo standard error ``sqrt(p (1 - p) / n)``.
+    scenario : str
+        The scenario's name when curves compare scenarios (drawn in its colour); empty otherwise.
     """
 
     label: str
     years: np.ndarray
     probability: np.ndarray
     mcse: np.ndarray
+    scenario: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,9 +344,16 @@ class Exceedance:
     seed: int
 
 
-def _curve(result: Result, metric: str, threshold: Threshold, label: str) -> Curve:
+def _curve(result: Result, metric: str, threshold: Threshold, label: str, scenario: str = "") -> Curve:
     p = result.exceedance_curve(metric, threshold)
-    return Curve(label, np.asarray(result.years, dtype=float), p, np.sqrt(p * (1 - p) / result.n_draws))
+    return Curve(label, np.asarray(result.years, dtype=float), p, np.sqrt(p * (1 - p) / result.n_draws), scenario)
+
+
+def _check_threshold_metric(metric: str, scenario: Scenario, threshold: Threshold) -> None:
+    """Check the metric of a threshold: a multiple of a reference run or the requirement needs a FLOP metric."""
+    check_metric(metric, scenario, flop_only=isinstance(threshold, tuple))
+    if threshold == "requirement" and metric not in _FLOP_METRICS:
+        raise QueryError(f"the milestone requirement is in FLOP; {metric} is not")
 
 
 def exceedance(
@@ -249,17 +382,53 @@ def exceedance(
     """
     check_metric(metric, result.scenario, flop_only=True)
     reference = reference or result.scenario.reference_name
-    curves = tuple(_curve(result, metric, (k, reference), f"{k:g}x {reference}") for k in multiples)
+    curves = tuple(_curve(result, metric, (k, reference), threshold_label((k, reference))) for k in multiples)
     title = f"{result.scenario.name}: P({metric_title(metric)} ≥ K x {reference} by year)"
     return Exceedance(metric, curves, title, result.n_draws, result.seed)
+
+
+def threshold_exceedance(result: Result, metric: str, threshold: Threshold) -> Exceedance:
+    """P(metric >= threshold by year) for one threshold: a number, a multiple, or the milestone requirement.
+
+    Each point equals ``result.probability(metric, threshold, by=year).value``.
+
+    Parameters
+    ----------
+    result : Result
+    metric : str
+        A trajectory variable (a FLOP metric for a multiple or the requirement).
+    threshold : float, (float, str) or "requirement"
+
+    Returns
+    -------
+    Exceedance
+    """
+    _check_threshold_metric(metric, result.scenario, threshold)
+    label = threshold_label(threshold, result.scenario, metric)
+    curve = _curve(result, metric, threshold, f"{metric_title(metric)} ≥ {label}")
+    if threshold == "requirement":
+        title = f"{result.scenario.name}: P({result.scenario.milestone_name} reached by year)"
+    else:
+        title = f"{result.scenario.name}: P({metric_title(metric)} ≥ {label} by year)"
+    return Exceedance(metric, (curve,), title, result.n_draws, result.seed)
+
+
+def milestone_exceedance(result: Result) -> Exceedance:
+    """P(milestone reached by year): the milestone's metric against its requirement, draw by draw.
+
+    Raises :class:`QueryError` when the scenario has no ``[milestone]``.
+    """
+    if not has_milestone(result.scenario):
+        raise QueryError(f"scenario {result.scenario.name!r} has no [milestone] requirement")
+    return threshold_exceedance(result, result.scenario.milestone_metric, "requirement")
 
 
 def exceedance_comparison(results: list[Result], metric: str, threshold: Threshold) -> Exceedance:
     """One exceedance curve per scenario, for one threshold (labels are scenario names)."""
     for result in results:
-        check_metric(metric, result.scenario, flop_only=isinstance(threshold, tuple))
-    curves = tuple(_curve(r, metric, threshold, r.scenario.name) for r in results)
-    title = f"P({metric_title(metric)} ≥ {threshold_label(threshold)} by year)"
+        _check_threshold_metric(metric, result.scenario, threshold)
+    curves = tuple(_curve(r, metric, threshold, r.scenario.name, r.scenario.name) for r in results)
+    title = f"P({metric_title(metric)} ≥ {threshold_label(threshold, metric=metric)} by year)"
     return Exceedance(metric, curves, title, results[0].n_draws, results[0].seed)
 
 
@@ -324,10 +493,10 @@ def crossing(result: Result, metric: str = "effective_flop", threshold: Threshol
     Crossing
     """
     threshold = threshold if threshold is not None else (1000.0, result.scenario.reference_name)
-    check_metric(metric, result.scenario, flop_only=isinstance(threshold, tuple))
+    _check_threshold_metric(metric, result.scenario, threshold)
     return Crossing(
         metric=metric,
-        threshold=threshold_label(threshold),
+        threshold=threshold_label(threshold, result.scenario, metric),
         edges=np.asarray(result.years, dtype=float),
         share=result.crossing_histogram(metric, threshold),
         answer=result.crossing_year(metric, threshold),

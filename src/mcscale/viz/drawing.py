@@ -8,8 +8,14 @@ backend) and sized for a paper column (``width="single"``, 3.5 in) or a page
 (``"double"``, 7 in). Colours are the Okabe-Ito colour-blind-safe palette.
 
 Values arrive as log10 and are drawn on a linear axis of log10 values, labelled
-in the metric's unit (``1e24``, ``$10B``), so the Axes hold exactly the computed
-numbers.
+in the metric's unit (mathtext decades ``$10^{24}$``, ``$10B``; multiples of the
+reference run by :func:`mcscale.units.format_multiple`: ``1000x``, ``1e6x``), so the
+Axes hold exactly the computed numbers. Year axes run over the whole horizon.
+
+In comparisons a scenario keeps its colour (and line style) whatever the order of
+the arguments: the bundled scenarios have fixed colours (:data:`SCENARIO_COLOURS`),
+and any other scenario takes, in sorted order of the names, the palette's colours
+that no bundled scenario of the comparison holds (:func:`scenario_styles`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mcscale.fileio import write_atomic
-from mcscale.viz.chartdata import Crossing, Curve, Exceedance, Fan, HistoricalRuns, metric_title
+from mcscale.units import Z_95_INTERVAL, format_multiple
+from mcscale.viz.chartdata import Crossing, Curve, Exceedance, Fan, HistoricalRuns, Requirement, metric_title
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "OKABE_ITO",
+    "SCENARIO_COLOURS",
     "comparison_chart",
     "crossing_chart",
     "exceedance_chart",
@@ -40,6 +48,7 @@ __all__ = [
     "figure_bytes",
     "price_performance_chart",
     "save_figure",
+    "scenario_styles",
     "spend_chart",
 ]
 
@@ -56,6 +65,16 @@ OKABE_ITO = (
 )
 _LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (3, 1)), "-")
 _GREY = "#555555"
+#: Colour of the milestone requirement's band (reddish purple: not a fan's blue, not a named run's vermillion).
+_REQUIREMENT_COLOUR = OKABE_ITO[4]
+
+#: Fixed colours of the bundled scenarios, the same in every comparison.
+SCENARIO_COLOURS = {
+    "baseline": OKABE_ITO[0],
+    "slowdown": OKABE_ITO[1],
+    "overhang": OKABE_ITO[2],
+    "eras": OKABE_ITO[3],
+}
 
 #: Output formats, by file extension.
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -100,6 +119,40 @@ def _figure(width: str) -> Figure:
     return fig
 
 
+def scenario_styles(names: list[str] | tuple[str, ...]) -> dict[str, tuple[str, Any]]:
+    """Return the colour and line style of each scenario in a comparison, independent of the names' order.
+
+    A bundled scenario (baseline, slowdown, overhang, eras) always has its colour of
+    :data:`SCENARIO_COLOURS`. The others, in sorted order of their names, take the
+    Okabe-Ito colours no bundled scenario of this comparison holds, in palette order
+    (yellow last); past the palette's end colours repeat with another line style.
+    A colour always goes with the same line style, so a line is told apart in grey too.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The scenarios' names (distinct).
+
+    Returns
+    -------
+    dict of str to (str, linestyle)
+        Name -> (hex colour, matplotlib line style).
+    """
+    taken = {SCENARIO_COLOURS[n] for n in names if n in SCENARIO_COLOURS}
+    free = [i for i, colour in enumerate(OKABE_ITO) if colour not in taken]
+    styles: dict[str, tuple[str, Any]] = {}
+    for name in names:
+        if name in SCENARIO_COLOURS:
+            index = OKABE_ITO.index(SCENARIO_COLOURS[name])
+            styles[name] = (OKABE_ITO[index], _LINESTYLES[index])
+    others = sorted(n for n in set(names) if n not in SCENARIO_COLOURS)
+    for j, name in enumerate(others):
+        index = free[j % len(free)]
+        lap = j // len(free)
+        styles[name] = (OKABE_ITO[index], _LINESTYLES[(index + lap) % len(_LINESTYLES)])
+    return styles
+
+
 def _mix(colour: str, weight: float) -> tuple[float, float, float]:
     """``colour`` mixed with white: weight 1 is the colour, 0 is white (opaque bands)."""
     from matplotlib.colors import to_rgb
@@ -113,24 +166,29 @@ def _mix(colour: str, weight: float) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- #
 
 
+def _power_of_ten(k: int) -> str:
+    """Return 10**k in mathtext, ``$10^{24}$``, as papers write decades."""
+    return f"$10^{{{k}}}$"
+
+
 def _decade_label(exponent: float, unit: str) -> str:
-    """Label of 10**exponent in a unit: ``1e24``, ``$10B``, ``100``."""
+    """Label of 10**exponent in a unit: ``$10^{24}$`` (mathtext), ``$10B``, ``100``."""
     k = int(round(exponent))
     if unit == "USD":
         if k > 14:
-            return f"$1e{k}"
+            return f"$\\$10^{{{k}}}$"  # mathtext, with an escaped dollar sign inside
         for scale, suffix in ((12, "T"), (9, "B"), (6, "M"), (3, "k")):
             if k >= scale:
                 return f"${10 ** (k - scale)}{suffix}"
         return f"${10**k:g}" if k >= 0 else f"${10.0**k:g}"
     if unit == "1" and -2 <= k <= 3:
         return f"{10.0**k:g}"
-    return f"1e{k}"
+    return _power_of_ten(k)
 
 
 def _multiple_label(exponent: float) -> str:
-    k = int(round(exponent))
-    return f"{10.0**k:g}x" if -3 <= k <= 3 else f"1e{k}x"
+    """Label of a multiple 10**exponent of the reference run: ``1x``, ``1000x``, ``1e6x``."""
+    return format_multiple(10.0 ** int(round(exponent)))
 
 
 def _log10_axis(ax: Axes, unit: str, which: str = "y") -> None:
@@ -197,7 +255,7 @@ def _reference_lines(ax: Axes, fan: Fan, multiples: tuple[float, ...] = (1, 1000
     for multiple, style in zip(multiples, ("--", ":"), strict=False):
         y = math.log10(multiple * flop)
         ax.axhline(y, color=_GREY, lw=0.7, ls=style, zorder=1.5, gid=f"reference-{multiple:g}")
-        text = name if multiple == 1 else f"{multiple:g}x {name}"
+        text = name if multiple == 1 else f"{format_multiple(multiple)} {name}"
         ax.text(0.995, y, text, transform=where, ha="right", va="bottom", fontsize=_FONT - 1.5, color=_GREY)
 
 
@@ -261,10 +319,49 @@ def _draw_history(ax: Axes, history: HistoricalRuns, since: float) -> None:
     )
 
 
+def _requirement_limits(requirement: Requirement, bottom: float, top: float) -> tuple[float, float]:
+    """Return the y range of the fan (``bottom..top``) and the requirement's band, at most half a span beyond.
+
+    A band wholly beyond that reach does not move the limits (its legend entry says where it is).
+    """
+    span = top - bottom
+    low, high = bottom - 0.5 * span, top + 0.5 * span
+    if requirement.upper < low or requirement.lower > high:
+        return bottom, top
+    return max(min(bottom, requirement.lower), low), min(max(top, requirement.upper), high)
+
+
+def _requirement_label(requirement: Requirement, low: float, high: float) -> str:
+    """Return the legend entry of the band; it names any edge outside ``low..high`` (the y range shown)."""
+    lo_q, hi_q = (1 - requirement.level) / 2, (1 + requirement.level) / 2
+    label = f"{requirement.name} requirement, {100 * lo_q:.0f}–{hi_q:.0%}"
+    lower, upper = (_power_of_ten(math.floor(v)) for v in (requirement.lower, requirement.upper))
+    if requirement.lower > high or requirement.upper < low:
+        side = "above" if requirement.lower > high else "below"
+        return f"{label}\n({lower}–{upper}, {side} the chart)"
+    if requirement.upper > high:
+        return f"{label}\n(to {upper}, off the chart)"
+    if requirement.lower < low:
+        return f"{label}\n(from {lower}, off the chart)"
+    return label
+
+
+def _draw_requirement(ax: Axes, requirement: Requirement, low: float, high: float) -> None:
+    """Draw the requirement's central interval as a horizontal band with its edges, named in the legend.
+
+    ``low..high`` is the y range shown: an edge beyond it is named in the legend entry.
+    """
+    colour = _REQUIREMENT_COLOUR
+    label = _requirement_label(requirement, low, high)
+    ax.axhspan(requirement.lower, requirement.upper, color=colour, alpha=0.18, lw=0, label=label, gid="requirement")
+    for edge, gid in ((requirement.lower, "requirement-lower"), (requirement.upper, "requirement-upper")):
+        ax.axhline(edge, color=colour, lw=0.6, ls=(0, (4, 2)), zorder=1.6, gid=gid)
+
+
 def fan_chart(
     fan: Fan, history: HistoricalRuns | None = None, *, history_years: float = 10.0, width: str = "single"
 ) -> Figure:
-    """Fan chart: median line, nested central bands, reference lines, historical runs.
+    """Fan chart: median line, nested central bands, reference lines, historical runs, the requirement.
 
     Parameters
     ----------
@@ -281,7 +378,9 @@ def fan_chart(
     Returns
     -------
     matplotlib.figure.Figure
-        One Axes; bands have gids ``band-0.95``..., the median line ``median``.
+        One Axes; bands have gids ``band-0.95``..., the median line ``median``; a
+        milestone requirement (``fan.requirement``) is the patch ``requirement`` with
+        edge lines ``requirement-lower`` and ``requirement-upper``.
     """
     flop = fan.unit == "FLOP"
     with _style():
@@ -303,8 +402,13 @@ def fan_chart(
             _reference_lines(ax, fan)
             _secondary_reference_axis(ax, fan)
         top = float(np.max([*fan.upper.values()]))
+        if fan.requirement is not None:
+            bottom, top = _requirement_limits(fan.requirement, bottom, top)
         span = top - bottom
         ax.set_ylim(bottom - 0.04 * span, top + 0.22 * span)  # headroom for the legend
+        if fan.requirement is not None:
+            _draw_requirement(ax, fan.requirement, *ax.get_ylim())
+            ax.set_ylim(bottom - 0.04 * span, top + 0.22 * span)  # the band's lines do not move the limits
         _log10_axis(ax, fan.unit)
         _year_axis(ax)
         ax.set_ylabel(_unit_label(fan))
@@ -373,36 +477,34 @@ def price_performance_chart(fan: Fan, *, width: str = "single") -> Figure:
 # --------------------------------------------------------------------------- #
 
 
-def _settled(curves: tuple[Curve, ...]) -> float:
-    """Right end of the x axis: a margin past the last year any curve still changes."""
-    end = max(float(c.years[-1]) for c in curves)
-    last = max(
-        (
-            float(c.years[np.flatnonzero(np.abs(np.diff(c.probability)) > 1e-4)[-1] + 1])
-            for c in curves
-            if np.any(np.abs(np.diff(c.probability)) > 1e-4)
-        ),
-        default=end,
-    )
-    start = min(float(c.years[0]) for c in curves)
-    return min(end, last + 0.25 * (last - start))
+def _horizon(curves: tuple[Curve, ...]) -> tuple[float, float]:
+    """Return the x range of curves: from the first start to the last end of their horizons [year]."""
+    return min(float(c.years[0]) for c in curves), max(float(c.years[-1]) for c in curves)
+
+
+def _curve_styles(curves: tuple[Curve, ...]) -> list[tuple[str, Any]]:
+    """Colour and line style per curve: the scenario's own when curves compare scenarios, else by position."""
+    if curves and all(c.scenario for c in curves):
+        styles = scenario_styles([c.scenario for c in curves])
+        return [styles[c.scenario] for c in curves]
+    return [(OKABE_ITO[i % len(OKABE_ITO)], _LINESTYLES[i % len(_LINESTYLES)]) for i in range(len(curves))]
 
 
 def exceedance_chart(data: Exceedance, *, width: str = "single") -> Figure:
-    """P(metric >= threshold by year), one line per curve, with +-1.96 MCSE bands.
+    """P(metric >= threshold by year), one line per curve, with +-1.96 MCSE bands, over the whole horizon.
 
     Returns
     -------
     matplotlib.figure.Figure
         Curve ``i`` is the Line2D with gid ``curve-i``; its band has gid ``mcse-i``.
+        Curves of scenarios (``Curve.scenario``) take the colours of :func:`scenario_styles`.
     """
     with _style():
         fig = _figure(width)
         ax = fig.add_subplot()
         worst = 0.0
-        for i, curve in enumerate(data.curves):
-            colour = OKABE_ITO[i % len(OKABE_ITO)]
-            half = 1.959963984540054 * curve.mcse
+        for i, (curve, (colour, style)) in enumerate(zip(data.curves, _curve_styles(data.curves), strict=True)):
+            half = Z_95_INTERVAL * curve.mcse
             worst = max(worst, float(half.max(initial=0.0)))
             ax.fill_between(
                 curve.years,
@@ -413,22 +515,14 @@ def exceedance_chart(data: Exceedance, *, width: str = "single") -> Figure:
                 linewidth=0,
                 gid=f"mcse-{i}",
             )
-            ax.plot(
-                curve.years,
-                curve.probability,
-                color=colour,
-                ls=_LINESTYLES[i % len(_LINESTYLES)],
-                lw=1.2,
-                label=curve.label,
-                gid=f"curve-{i}",
-            )
+            ax.plot(curve.years, curve.probability, color=colour, ls=style, lw=1.2, label=curve.label, gid=f"curve-{i}")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlim(min(float(c.years[0]) for c in data.curves), _settled(data.curves))
+        ax.set_xlim(*_horizon(data.curves))
         _year_axis(ax)
         ax.set_ylabel("probability reached by year")
         _title(ax, data.title, data.n_draws, data.seed)
-        ax.legend(
-            loc="best",
+        legend = ax.legend(
+            loc="lower right",
             frameon=True,
             framealpha=0.9,
             edgecolor="none",
@@ -436,12 +530,44 @@ def exceedance_chart(data: Exceedance, *, width: str = "single") -> Figure:
             title=f"shaded: ±1.96 MCSE (max {worst:.2g})",
             title_fontsize=_FONT - 1.5,
         )
+        _place_legend(fig, ax, legend, data.curves)
         _finish(ax)
     return fig
 
 
+#: Where an exceedance chart's legend may go, in order of preference (curves rise to the right).
+_LEGEND_CORNERS = ("lower right", "upper left", "center right", "center left", "lower left", "upper right")
+
+
+def _place_legend(fig: Figure, ax: Axes, legend: Any, curves: tuple[Curve, ...]) -> None:
+    """Move the legend to the first corner of :data:`_LEGEND_CORNERS` where it covers no curve.
+
+    A curve is followed through straight segments between grid years, with a margin of
+    a few points around the legend; where every corner covers one, matplotlib's "best".
+    """
+    fig.draw_without_rendering()  # lay the figure out, so that the legend and curves have their places
+    points = [ax.transData.transform(_dense(c.years, c.probability)) for c in curves]
+    for loc in _LEGEND_CORNERS:
+        legend.set_loc(loc)
+        box = legend.get_window_extent().padded(4)
+        if not any(_inside(box, xy) for xy in points):
+            return
+    legend.set_loc("best")
+
+
+def _dense(x: np.ndarray, y: np.ndarray, per_step: int = 20) -> np.ndarray:
+    """Points along a polyline, ``per_step`` per segment, shape (n, 2)."""
+    t = np.linspace(0, len(x) - 1, (len(x) - 1) * per_step + 1)
+    return np.column_stack([np.interp(t, np.arange(len(x)), x), np.interp(t, np.arange(len(y)), y)])
+
+
+def _inside(box: Any, xy: np.ndarray) -> bool:
+    """Whether any display point of ``xy`` lies in a Bbox."""
+    return bool(np.any((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1) & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)))
+
+
 def crossing_chart(data: Crossing, *, width: str = "single") -> Figure:
-    """Histogram of the first year a threshold is crossed, with P(never) and the median.
+    """Histogram of the first year a threshold is crossed, with P(never) and the median, over the whole horizon.
 
     Returns
     -------
@@ -466,14 +592,10 @@ def crossing_chart(data: Crossing, *, width: str = "single") -> Figure:
             ax.axvline(median, color=OKABE_ITO[3], lw=1.0, ls="--", gid="median")
             lines.append(f"median {median:.1f} ± {mcse:.2g} (dashed)")
         else:
-            lines.append("median: never within the horizon")
+            lines.append(f"median: not reached by {end:g}")
         box = AnchoredText("\n".join(lines), loc="upper right", frameon=False, prop={"fontsize": _FONT - 1})
         ax.add_artist(box)
-        last = np.flatnonzero(data.share > 0)
-        right = data.edges[-1]
-        if data.p_never == 0 and last.size:  # nothing happens after the last crossing: zoom in
-            right = min(right, data.edges[last[-1] + 1] + 0.25 * (data.edges[last[-1] + 1] - data.edges[0]))
-        ax.set_xlim(data.edges[0], right)
+        ax.set_xlim(data.edges[0], data.edges[-1])  # the whole horizon
         ax.set_ylim(0, float(data.share.max(initial=0.0)) * 1.3 or 1.0)
         _year_axis(ax)
         ax.set_xlabel(f"first year {metric_title(data.metric)} ≥ {data.threshold}")
@@ -484,35 +606,38 @@ def crossing_chart(data: Crossing, *, width: str = "single") -> Figure:
     return fig
 
 
-def comparison_chart(fans: list[Fan], *, width: str = "single") -> Figure:
+def comparison_chart(fans: list[Fan], *, note: str | None = None, width: str = "single") -> Figure:
     """Several scenarios' medians and central bands (one level each) on one axis.
+
+    Each scenario keeps its colour and line style of :func:`scenario_styles`, whatever
+    the order of ``fans``. Bands are light tints with their edges drawn as thin lines,
+    so three overlapping bands stay readable.
 
     Parameters
     ----------
     fans : list of Fan
         One per scenario, same metric, each with one level (e.g. 0.9).
+    note : str, optional
+        A one-line footnote drawn in the Axes, e.g. from
+        :func:`mcscale.viz.chartdata.basis_note` with ``short=True``.
+    width : {"single", "double"}
 
     Returns
     -------
     matplotlib.figure.Figure
         Scenario ``i``: median Line2D gid ``median-i``, band gid ``band-i``, band edges
-        ``lower-i`` and ``upper-i``.
+        ``lower-i`` and ``upper-i``; the note is the figure's ``supxlabel`` (gid ``note``).
     """
     if not fans:
         raise ValueError("nothing to compare")
+    styles = scenario_styles([fan.scenario for fan in fans])
     with _style():
         fig = _figure(width)
         ax = fig.add_subplot()
+        handles = []
         for i, fan in enumerate(fans):
-            colour = OKABE_ITO[i % len(OKABE_ITO)]
-            level = max(fan.levels)
-            style = _LINESTYLES[i % len(_LINESTYLES)]
-            ax.fill_between(
-                fan.years, fan.lower[level], fan.upper[level], color=colour, alpha=0.12, lw=0, gid=f"band-{i}"
-            )
-            for edge, gid in ((fan.lower[level], f"lower-{i}"), (fan.upper[level], f"upper-{i}")):
-                ax.plot(fan.years, edge, color=colour, lw=0.5, ls=style, alpha=0.8, gid=gid)
-            ax.plot(fan.years, fan.median, color=colour, lw=1.4, ls=style, label=fan.scenario, gid=f"median-{i}")
+            colour, style = styles[fan.scenario]
+            handles.append(_draw_comparison_fan(ax, fan, i, colour, style))
         bottom = min(float(np.min(f.lower[max(f.levels)])) for f in fans)
         top = max(float(np.max(f.upper[max(f.levels)])) for f in fans)
         span = top - bottom
@@ -528,9 +653,31 @@ def comparison_chart(fans: list[Fan], *, width: str = "single") -> Figure:
             fans[0].n_draws,
             fans[0].seed,
         )
-        ax.legend(loc="upper left", frameon=False, handlelength=2.4, borderaxespad=0.3, labelspacing=0.25)
+        ax.legend(
+            handles=handles,
+            labels=[fan.scenario for fan in fans],
+            loc="upper left",
+            frameon=False,
+            handlelength=2.4,
+            borderaxespad=0.3,
+            labelspacing=0.25,
+        )
+        if note:  # below the axes, where the layout makes room for it
+            fig.supxlabel(note, x=0.99, ha="right", fontsize=_FONT - 2, color=_GREY, gid="note")
         _finish(ax)
     return fig
+
+
+def _draw_comparison_fan(ax: Axes, fan: Fan, i: int, colour: str, style: Any) -> tuple[Any, Any]:
+    """One scenario of a comparison: light band, thin edge lines, thick median; returns its legend handle."""
+    level = max(fan.levels)
+    band = ax.fill_between(
+        fan.years, fan.lower[level], fan.upper[level], color=_mix(colour, 0.14), alpha=0.55, lw=0, gid=f"band-{i}"
+    )
+    for edge, gid in ((fan.lower[level], f"lower-{i}"), (fan.upper[level], f"upper-{i}")):
+        ax.plot(fan.years, edge, color=colour, lw=0.6, ls=style, gid=gid)
+    (median,) = ax.plot(fan.years, fan.median, color=colour, lw=1.5, ls=style, label=fan.scenario, gid=f"median-{i}")
+    return band, median
 
 
 # --------------------------------------------------------------------------- #
