@@ -401,8 +401,9 @@ def ask(result: Result, question: str) -> Answer:
 def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list[ThresholdSpec], list[CostSpec]]:
     """Thresholds and cost questions a streaming run must accumulate to answer ``queries``.
 
-    Always includes the scenario's own ``[[questions]]`` and effective FLOP at 10x to
-    10000x its reference (the exceedance curves of plots and reports).
+    Always includes the scenario's own ``[[questions]]``, effective FLOP at 10x to
+    10000x its reference (the exceedance curves of plots and reports) and the
+    milestone's requirement when there is one.
 
     Returns
     -------
@@ -410,6 +411,8 @@ def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list[Thresho
     costs : list of mcscale.sim.accumulators.CostSpec
     """
     thresholds = default_thresholds(scenario)
+    if "milestone.requirement" in scenario.priors:  # the milestone's figures need it
+        thresholds.append(threshold_spec(scenario, scenario.milestone_metric, "requirement"))
     costs = []
     for query in [*scenario_queries(scenario), *queries]:
         if query.kind in ("probability", "crossing_year"):
