@@ -25,6 +25,7 @@ from mcscale.cli.estimate import add_estimate_parser
 from mcscale.cli.figures import add_figure_parsers
 from mcscale.cli.init import add_parser as add_init_parser
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
+from mcscale.cli.sensitivity import add_sensitivity_parser
 
 __all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run_parser(commands)
     add_query_parser(commands)
+    add_sensitivity_parser(commands)
     add_figure_parsers(commands)
     add_estimate_parser(commands)
     add_scenarios_parser(commands)

@@ -19,7 +19,7 @@ from mcscale.sim.kernels.codes import (
 )
 from mcscale.sim.kernels.special import jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
 
-__all__ = ["draw_parameters", "sample_normals"]
+__all__ = ["draw_parameters", "parameters_from_normals", "sample_normals"]
 
 _U_MIN = 1e-300
 _U_MAX = 1.0 - 2.0**-53
@@ -184,6 +184,29 @@ def draw_parameters(rng, prior, out: np.ndarray) -> None:
             z[:, :n] = z_raw[:, :n]
         for row in range(prior.n_params):
             _draw_row(row, z[max(prior.normal_index[row], 0)], n, prior, out, start)
+
+
+@jit
+def parameters_from_normals(z: np.ndarray, prior, out: np.ndarray) -> None:
+    """Fill ``out[row, i]`` with every primary prior row's value at given normals.
+
+    The same transforms as :func:`draw_parameters`, driven by normals the caller chose
+    (sensitivity analysis holds one fixed, or swaps columns between designs).
+
+    Parameters
+    ----------
+    z : ndarray, shape (max(n_normals, 1), n_draws)
+        The copula's correlated standard normals, one row per sampled prior.
+    prior : PriorTable
+        Encoded priors.
+    out : ndarray, shape (n_params, n_draws)
+        Receives the values [canonical units].
+    """
+    n_draws = out.shape[1]
+    for start in range(0, n_draws, BLOCK_SIZE):
+        n = min(BLOCK_SIZE, n_draws - start)
+        for row in range(prior.n_params):
+            _draw_row(row, z[max(prior.normal_index[row], 0), start:], n, prior, out, start)
 
 
 @jit
