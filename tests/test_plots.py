@@ -611,3 +611,34 @@ def test_the_overlap_check_catches_overlapping_and_clipped_text():
     fig.add_subplot().set_title("a title far too long to fit in one paper column of three and a half inches")
     with pytest.raises(AssertionError, match="sticks out"):
         assert_no_overlapping_text(fig)
+
+
+# --------------------------------------------------------------------------- #
+# Tornado                                                                      #
+# --------------------------------------------------------------------------- #
+
+
+def test_tornado_chart_draws_each_bar_from_the_base_to_the_answer_at_each_end(tmp_path):
+    from mcscale.analysis.sensitivity import tornado
+
+    scenario = mcscale.load_scenario(bundled_scenarios()["baseline"])
+    result = tornado(scenario, "P(effective_flop >= 1000 x GPT-4 by 2030)", n_draws=4_000, seed=3)
+    data = chartdata.tornado(result, scenario.name)
+    assert data.labels[0].startswith(result.bars[0].name)  # largest swing first, on top
+    assert any(re.fullmatch(r"spend\.initial \(\$[0-9.]+[MB]-\$[0-9.]+[MB]\)", label) for label in data.labels)
+    fig = drawing.tornado_chart(data)
+    ax = fig.axes[0]
+    for gid, ends in (("low", data.low), ("high", data.high)):
+        bars = [a for a in ax.patches if a.get_gid() == gid]
+        assert len(bars) == len(data.labels)
+        # top bar first on screen: bars are drawn bottom-up from the last label
+        widths = np.array([bar.get_width() for bar in sorted(bars, key=lambda b: -b.get_y())])
+        np.testing.assert_allclose(widths, ends - data.base)
+        assert all(bar.get_x() == pytest.approx(data.base) for bar in bars)
+    assert _by_gid(ax, "base").get_xdata()[0] == pytest.approx(data.base)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith(result.bars[0].name) and r"(\$" in " ".join(labels)  # "$" escaped
+    assert fig.get_size_inches()[0] == pytest.approx(7.0)
+    out = tmp_path / "t.png"
+    assert main(["plot", "baseline", "--kind", "tornado", "--draws", "2000", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

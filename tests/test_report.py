@@ -136,8 +136,9 @@ def test_report_contents_figures_and_metadata(baseline, page):
     scenario = baseline.scenario
     assert f"<h1>{scenario.name}</h1>" in page and scenario.description in page
     assert parsed.resources == []  # nothing to fetch: no external scripts or style sheets
-    assert len(parsed.images) == 6
-    for image in parsed.images:
+    figures = [image for image in parsed.images if not image["alt"].startswith("tornado")]
+    assert len(figures) == 6
+    for image in figures:
         assert image["src"].startswith("data:image/png;base64,")
         data = base64.b64decode(image["src"].split(",", 1)[1])
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -276,7 +277,7 @@ def test_milestone_report_shows_p_milestone_by_year_and_its_crossing_year():
     result = mcscale.run(mcscale.parse_scenario(text, "m.toml"), n_draws=DRAWS, seed=SEED)
     page = scenario_report(result, dpi=DPI)
     parsed = parse(page)
-    assert len(parsed.images) == 8
+    assert len(parsed.images) == 8 + 2  # and one tornado per question
     ids = _figure_ids(page)
     assert ids[:4] == ["fan-effective", "fan-physical", "milestone-exceedance", "milestone-crossing"]
     assert "exceedance" in ids and "crossing" in ids  # the reference-run figures stay
@@ -294,6 +295,18 @@ def test_milestone_report_shows_p_milestone_by_year_and_its_crossing_year():
     assert not any(i.startswith("milestone") for i in baseline_ids) and len(baseline_ids) == 6
 
 
+def test_the_sensitivity_section_has_one_tornado_per_question(baseline, page):
+    parsed = parse(page)
+    queries = mcscale.query.scenario_queries(baseline.scenario)
+    tornados = [image for image in parsed.images if image["alt"].startswith("tornado of ")]
+    assert [image["alt"] for image in tornados] == [f"tornado of {q.text}" for q in queries]
+    assert all(int(image["width"]) == round(7.0 * DPI) for image in tornados)  # page width, for the labels
+    start = page.index('<section id="sensitivity">')
+    section = page[start : page.index("</section>", start)]
+    draws = min(20_000, baseline.n_draws)
+    assert f"{draws:,} draws per bar end" in section and f"seed {baseline.seed}" in section
+
+
 def test_streaming_report_of_a_milestone(tmp_path, capsys):
     scenario = tmp_path / "m.toml"
     scenario.write_text(scenario_text(MILESTONE, **SLOW))  # no question counts the requirement
@@ -302,9 +315,18 @@ def test_streaming_report_of_a_milestone(tmp_path, capsys):
     assert main(argv) == 0, capsys.readouterr().err
     page = out.read_text()
     assert len(parse(page).images) == 8 and "not drawn" not in page  # the command counts the requirement
-    # a streaming result that did not count it gets a note in place of those figures, not an error
-    result = mcscale.run(mcscale.parse_scenario(scenario.read_text(), "m.toml"), n_draws=4000, mode="stream")
-    page = scenario_report(result, dpi=DPI)
+    # streaming from Python counts the requirement too; one that did not (an older file, or
+    # thresholds given by hand) gets a note in place of those figures, not an error
+    parsed_scenario = mcscale.parse_scenario(scenario.read_text(), "m.toml")
+    result = mcscale.run(parsed_scenario, n_draws=4000, mode="stream")
+    assert len(parse(scenario_report(result, dpi=DPI)).images) == 8
+    without = result.tree.copy()
+    keep = without["accumulators"].to_dataset()
+    keep = keep.isel(
+        threshold=[i for i, row in enumerate(keep["threshold_row"].values) if row != "milestone.requirement"]
+    )
+    without["accumulators"] = keep
+    page = scenario_report(type(result)(without, parsed_scenario), dpi=DPI)
     assert len(parse(page).images) == 6 and page.count("not drawn (") == 2
     assert _figure_ids(page)[2:4] == ["milestone-exceedance", "milestone-crossing"]
 
@@ -376,7 +398,9 @@ def _images_loaded(page: str) -> tuple[int, int]:
 )
 def test_report_renders_in_chromium_with_every_image_loaded(page):
     assert shutil.which(str(CHROMIUM)), f"{CHROMIUM} is missing"
-    assert _images_loaded(page) == (6, 6)
+    n = len(parse(page).images)  # six figures and a tornado per question
+    assert n == 6 + len(scenario_queries(mcscale.load_scenario(bundled_scenarios()["baseline"]))) and n > 6
+    assert _images_loaded(page) == (n, n)
     # the check itself notices a broken image
     broken = page.replace("</body>", '<img src="data:image/png;base64,AAAA" alt="broken"></body>')
-    assert _images_loaded(broken) == (7, 6)
+    assert _images_loaded(broken) == (n + 1, n)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_figure_parsers"]
 
-_PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare")
+_PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare", "tornado")
 _PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
 _THRESHOLD_KINDS = ("exceedance", "crossing")  # kinds that take --threshold
 
@@ -104,6 +104,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
     kind = args.kind
     scenarios = _load_scenarios(args.scenarios)
+    if kind == "tornado":
+        return _plot_tornado(args, scenarios, output)
     if kind == "compare" and len(scenarios) < 2:
         raise UsageError("--kind compare needs two or more scenarios")
     if kind != "compare" and len(scenarios) > 1:
@@ -195,6 +197,28 @@ def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
     parser.add_argument("--dpi", type=positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
 
 
+def _plot_tornado(args: argparse.Namespace, scenarios: list[Scenario], output: Any) -> int:
+    """``plot --kind tornado``: the sensitivity of ``--question`` (default: the scenario's first question)."""
+    from mcscale.analysis.sensitivity import tornado
+    from mcscale.query import scenario_queries
+    from mcscale.viz import chartdata, drawing
+
+    if len(scenarios) > 1:
+        raise UsageError("--kind tornado takes one scenario")
+    scenario = scenarios[0]
+    question = args.question
+    if question is None:
+        queries = scenario_queries(scenario)
+        if not queries:
+            raise UsageError(f"{scenario.source}: --kind tornado needs --question (the scenario has no [[questions]])")
+        question = queries[0].text
+    result = tornado(scenario, question, n_draws=args.draws, seed=args.seed, threads=args.threads)
+    fig = drawing.tornado_chart(chartdata.tornado(result, scenario.name))
+    drawing.save_figure(fig, output, dpi=args.dpi)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
 def add_figure_parsers(commands: Any) -> None:
     """Register ``mcscale plot``, ``mcscale report`` and ``mcscale compare``."""
     plot = commands.add_parser(
@@ -213,6 +237,9 @@ def add_figure_parsers(commands: Any) -> None:
     )
     plot.add_argument(
         "--multiples", type=_multiples, default=None, help="exceedance multiples (default 10,100,1000,10000)"
+    )
+    plot.add_argument(
+        "--question", default=None, help="tornado: the question (default: the scenario's first [[questions]])"
     )
     plot.add_argument("--width", choices=("single", "double"), default="single", help="paper column or page width")
     plot.add_argument("--output", "-o", required=True, help="output file, .png or .svg")

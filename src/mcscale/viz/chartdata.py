@@ -15,11 +15,12 @@ from importlib import resources
 
 import numpy as np
 
+from mcscale.analysis.sensitivity import TornadoResult
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result, trajectory_quantiles
-from mcscale.units import METRICS, format_multiple, format_value
+from mcscale.units import METRICS, format_multiple, format_number, format_value
 
 __all__ = [
     "FAN_LEVELS",
@@ -30,6 +31,7 @@ __all__ = [
     "Fan",
     "HistoricalRuns",
     "Requirement",
+    "Tornado",
     "basis_note",
     "check_metric",
     "crossing",
@@ -45,6 +47,7 @@ __all__ = [
     "scenario_metrics",
     "threshold_exceedance",
     "threshold_label",
+    "tornado",
 ]
 
 #: Central probabilities of the nested fan-chart bands.
@@ -576,3 +579,83 @@ def metric_title(metric: str) -> str:
         "spend": "spend",
         "cap": "spending cap",
     }.get(metric, metric)
+
+
+@dataclass(frozen=True)
+class Tornado:
+    """A tornado of one question: each prior's answer at its 5th and 95th percentile, largest swing first.
+
+    Parameters
+    ----------
+    question : str
+    scenario : str
+    kind : str
+        ``"indicator"`` (answers are probabilities), ``"crossing_year"`` [year] or
+        ``"log10_value"`` [log10 of ``unit``].
+    unit : str
+        The metric's unit (for ``log10_value``).
+    base, base_mcse : float
+        The answer with every prior sampled, and its MCSE.
+    labels : tuple of str
+        One per bar: the prior and its 5-95% range, e.g. ``spend.initial ($150M-$1B)``.
+    low, high : ndarray
+        The answer with the prior at its 5th / 95th percentile.
+    low_mcse, high_mcse : ndarray
+    n_draws, seed : int
+    conditional : bool
+        Whether correlated priors were drawn from their conditional distribution.
+    """
+
+    question: str
+    scenario: str
+    kind: str
+    unit: str
+    base: float
+    base_mcse: float
+    labels: tuple[str, ...]
+    low: np.ndarray
+    high: np.ndarray
+    low_mcse: np.ndarray
+    high_mcse: np.ndarray
+    n_draws: int
+    seed: int
+    conditional: bool
+
+
+def _range_label(name: str, low: float, high: float, unit: str) -> str:
+    """Return a bar's label: ``spend.initial ($150M-$1B)``, ``spend.doubling_time (0.5-1.5 year)``."""
+    if unit == "USD":
+        return f"{name} ({format_value(low, unit)}-{format_value(high, unit)})"
+    suffix = "" if unit == "1" else f" {unit}"
+    return f"{name} ({format_number(low)}-{format_number(high)}{suffix})"
+
+
+def tornado(result: TornadoResult, scenario: str, max_bars: int | None = None) -> Tornado:
+    """Return the bars of a tornado from :func:`mcscale.analysis.sensitivity.tornado`, largest swing first.
+
+    Parameters
+    ----------
+    result : TornadoResult
+    scenario : str
+        The scenario's name, for the title.
+    max_bars : int, optional
+        Keep only the largest swings.
+    """
+    bars = result.bars[:max_bars]
+    quantity = result.quantity
+    return Tornado(
+        question=quantity.question,
+        scenario=scenario,
+        kind=quantity.kind,
+        unit=METRICS[quantity.metric],
+        base=result.base,
+        base_mcse=result.base_mcse,
+        labels=tuple(_range_label(b.name, b.prior_low, b.prior_high, b.prior_unit) for b in bars),
+        low=np.array([b.low for b in bars]),
+        high=np.array([b.high for b in bars]),
+        low_mcse=np.array([b.low_mcse for b in bars]),
+        high_mcse=np.array([b.high_mcse for b in bars]),
+        n_draws=result.n_draws,
+        seed=result.seed,
+        conditional=result.conditional,
+    )

@@ -30,8 +30,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mcscale.fileio import write_atomic
-from mcscale.units import Z_95_INTERVAL, format_multiple
-from mcscale.viz.chartdata import Crossing, Curve, Exceedance, Fan, HistoricalRuns, Requirement, metric_title
+from mcscale.units import Z_95_INTERVAL, format_multiple, format_value
+from mcscale.viz.chartdata import (
+    Crossing,
+    Curve,
+    Exceedance,
+    Fan,
+    HistoricalRuns,
+    Requirement,
+    Tornado,
+    metric_title,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -683,6 +692,57 @@ def _draw_comparison_fan(ax: Axes, fan: Fan, i: int, colour: str, style: Any) ->
 # --------------------------------------------------------------------------- #
 # Output                                                                       #
 # --------------------------------------------------------------------------- #
+
+
+def tornado_chart(data: Tornado) -> Figure:
+    """Tornado: each prior's answer at its 5th and 95th percentile around the base answer, largest swing on top.
+
+    Each bar runs from the base answer to the answer with the prior held at one end of
+    its 90% interval (blue: 5th, vermillion: 95th percentile), with ±1.96 MCSE of each
+    end as an error bar; the base answer is a vertical line. Labels give the prior's
+    range. Always page width (7 in): the labels need the room.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars with gids ``low`` and ``high``; the base line ``base``.
+    """
+    n = len(data.labels)
+    with _style():
+        fig = _figure("double")
+        fig.set_size_inches(_SIZES["double"][0], 1.2 + 0.22 * n)
+        ax = fig.add_subplot()
+        y = np.arange(n)[::-1]
+        ends = (
+            (data.low, data.low_mcse, "low", OKABE_ITO[0], "prior at its 5th percentile"),
+            (data.high, data.high_mcse, "high", OKABE_ITO[3], "prior at its 95th percentile"),
+        )
+        for end, mcse, gid, colour, name in ends:
+            ax.barh(y, end - data.base, left=data.base, height=0.62, color=_mix(colour, 0.55), label=name, gid=gid)
+            ax.errorbar(end, y, xerr=Z_95_INTERVAL * mcse, fmt="none", ecolor=_GREY, elinewidth=0.6, capsize=1.5)
+        ax.axvline(data.base, color="black", lw=0.8, gid="base", label="all priors sampled")
+        ax.set_yticks(y, [label.replace("$", r"\$") for label in data.labels])  # "$" would start mathtext
+        ax.set_ylim(-0.7, n - 0.3)
+        _tornado_axis(ax, data)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=_FONT - 0.5, frameon=False)
+        how = "the others drawn given it" if data.conditional else "the others sampled"
+        _title(ax, f"{data.scenario}: {data.question}; each prior held, {how}", data.n_draws, data.seed)
+        _finish(ax)
+    return fig
+
+
+def _tornado_axis(ax: Axes, data: Tornado) -> None:
+    """Label the answer axis: a probability, a year, or the metric's decades."""
+    base = data.base
+    if data.kind == "indicator":
+        ax.set_xlabel(f"probability (base {base:.3f}, line)")
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(max(lo, -0.02), min(hi, 1.02))
+    elif data.kind == "crossing_year":
+        ax.set_xlabel(f"median crossing year (base {base:.1f}, line)")
+    else:
+        _log10_axis(ax, data.unit, which="x")
+        ax.set_xlabel(f"median [{data.unit}] (base {format_value(10.0**base, data.unit)}, line)")
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", dpi: float = 200) -> bytes:
