@@ -48,8 +48,8 @@ def pinned_record(name: str, mode: str) -> dict:
             answer = mcscale.ask(result, question).to_dict()
         except mcscale.QueryError as exc:
             answer = {"error": type(exc).__name__}
-        answer.pop("ess", None)  # arviz-stats' own numbers, not ours to pin
-        answer.pop("rhat", None)
+        for diagnostic in ("ess", "rhat", "chunk_chi2", "chunk_dof", "chunk_p_value"):
+            answer.pop(diagnostic, None)  # diagnostics of the chunks' agreement, not answers
         answers[question] = answer
     return {"digest": digest(result.tree), "answers": answers}
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from mcscale.results.answer import Answer
@@ -60,3 +61,21 @@ def test_effective_flop_costs_carry_their_mcse():
         details={"effective_flop_quantiles": {"50%": 3e9}, "effective_flop_mcse": {"50%": 3e7}},
     )
     assert "effective FLOP: 50% $3B ± $30M" in str(item)
+
+
+def test_chunk_homogeneity_is_the_chi_square_test_of_a_two_row_table():
+    from scipy import stats
+
+    from mcscale.stats import chunk_homogeneity
+
+    rng = np.random.default_rng(0)
+    same = rng.random((16, 5000)) < 0.3
+    checks = chunk_homogeneity(same)
+    table = np.array([np.count_nonzero(same, axis=1), np.count_nonzero(~same, axis=1)])
+    oracle = stats.chi2_contingency(table, correction=False)
+    assert checks["chunk_chi2"] == pytest.approx(oracle.statistic, rel=1e-9)
+    assert checks["chunk_p_value"] == pytest.approx(oracle.pvalue, rel=1e-9) and "warning" not in checks
+    shifted = same.copy()
+    shifted[0] = rng.random(5000) < 0.4  # one chunk from another distribution
+    assert "chunks disagree" in chunk_homogeneity(shifted)["warning"]
+    assert chunk_homogeneity(np.zeros((4, 10), dtype=bool)) == {}

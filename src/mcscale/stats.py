@@ -13,6 +13,8 @@ import numpy as np
 from mcscale.units import Z_95_INTERVAL
 
 __all__ = [
+    "CHUNK_AGREEMENT_P",
+    "chunk_homogeneity",
     "column_quantiles",
     "crossing_years",
     "histogram_hdi",
@@ -21,6 +23,45 @@ __all__ = [
     "quantile_key",
     "quantiles_with_mcse",
 ]
+
+
+#: Smallest p-value of the chunks' agreement before an answer carries a warning: independent
+#: chunks that disagree more than this mean something is broken, not bad luck.
+CHUNK_AGREEMENT_P = 1e-6
+
+
+def chunk_homogeneity(hits: np.ndarray) -> dict[str, float | str]:
+    """Do the chunks (chains) agree on a probability? A chi-square test of homogeneity.
+
+    Every chunk draws from the same distribution, so its count of hits is binomial with
+    the pooled probability; ``sum (k_c - n_c p)^2 / (n_c p (1 - p))`` is chi-square with
+    ``chunks - 1`` degrees of freedom. (Rank-normalised R-hat, meant for continuous
+    draws, is degenerate for an indicator.)
+
+    Parameters
+    ----------
+    hits : ndarray of bool, shape (n_chunks, chunk_length)
+
+    Returns
+    -------
+    dict
+        ``chunk_chi2``, ``chunk_dof``, ``chunk_p_value``, and ``warning`` when the
+        p-value is below :data:`CHUNK_AGREEMENT_P`; empty for one chunk or p in {0, 1}.
+    """
+    from scipy import special
+
+    counts = np.count_nonzero(hits, axis=-1).astype(np.float64)
+    sizes = np.full(counts.shape, hits.shape[-1], dtype=np.float64)
+    p = counts.sum() / sizes.sum()
+    if counts.size < 2 or p in (0.0, 1.0):
+        return {}
+    chi2 = float(np.sum((counts - sizes * p) ** 2 / (sizes * p * (1 - p))))
+    dof = counts.size - 1
+    p_value = float(special.chdtrc(dof, chi2))
+    out: dict[str, float | str] = {"chunk_chi2": chi2, "chunk_dof": dof, "chunk_p_value": p_value}
+    if p_value < CHUNK_AGREEMENT_P:
+        out["warning"] = f"the chunks disagree (chi-square {chi2:.1f} on {dof} degrees of freedom)"
+    return out
 
 
 def quantile_key(level: float) -> str:

@@ -25,7 +25,7 @@ from mcscale.model.thresholds import QueryError, Threshold, probability_text, re
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result, fixed_parameters, run_attrs, year_coordinate
 from mcscale.sim.engine import RawRun
-from mcscale.stats import column_quantiles, crossing_years, quantiles_with_mcse
+from mcscale.stats import chunk_homogeneity, column_quantiles, crossing_years, quantiles_with_mcse
 from mcscale.units import DEFAULT_QUANTILES, METRICS, SUMMARY_QUANTILES, parameter_unit
 
 __all__ = ["RHAT_LIMIT", "MaterializedResult", "chain_checks"]
@@ -185,7 +185,7 @@ class MaterializedResult(Result):
             extreme = values[..., self.grid_index_in(in_year)]
         hit = extreme >= limit if op == ">=" else extreme <= limit
         text = question or probability_text(metric, op, threshold, by, in_year)
-        return self.probability_answer(int(np.count_nonzero(hit)), text, chain_checks(hit))
+        return self.probability_answer(int(np.count_nonzero(hit)), text, chunk_homogeneity(hit))
 
     def crossing_year(
         self, metric: str, threshold: Threshold, *, op: str = ">=", question: str | None = None
