@@ -79,7 +79,7 @@ def measure_run(scenario: Any, n_draws: int, threads: int, mode: str, repeats: i
         started = time.perf_counter()
         result = run(scenario, n_draws=n_draws, seed=0, threads=threads, mode=mode)
         total = time.perf_counter() - started
-        out = {"total_s": total, "kernel_s": float(result.tree.attrs["sampling_seconds"]), "n_draws": result.n_draws}
+        out = {"total_s": total, "kernel_s": float(result.attrs["sampling_seconds"]), "n_draws": result.n_draws}
         del result
         gc.collect()  # a DataTree holds reference cycles: free it now, not at the next GC pass
         return out

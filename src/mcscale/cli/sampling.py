@@ -13,11 +13,13 @@ from mcscale.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    add_cluster_options,
     add_sampling_options,
     check_output,
     load_checked_scenario,
     positive_int,
     run_scenario,
+    with_cluster,
 )
 from mcscale.units import BUILTIN_REFERENCES, METRICS
 
@@ -65,7 +67,7 @@ def _print_summary(result: Result) -> None:
     summary = result.summary
     scenario = result.scenario
     print(f"{scenario.name}: {scenario.description}")
-    print(f"{result.n_draws} draws, seed {result.seed}, {result.tree.attrs['sampling_seconds']:.2f} s sampling")
+    print(f"{result.n_draws} draws, seed {result.seed}, {result.attrs['sampling_seconds']:.2f} s sampling")
     print("median [90% interval]")
     columns = (("effective_flop", "FLOP"), ("physical_flop", "FLOP"), ("spend", "USD"))
     header = f"{'year':>7}  " + "  ".join(f"{name:<32}" for name, _ in columns)
@@ -80,13 +82,16 @@ def _print_summary(result: Result) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     output = check_output(args.output)
-    if output is not None and output.suffix.lower() not in (".nc", ".nc4"):
-        raise UsageError(f"{output}: results are written as netCDF; use a .nc file name")
+    if output is not None and output.suffix.lower() not in (".nc", ".nc4", ".zarr"):
+        raise UsageError(f"{output}: results are written as netCDF or zarr; use a .nc file name, or .zarr")
     scenario = load_checked_scenario(args.scenario)
     result = run_scenario(args, scenario, args.draws)
     _print_summary(result)
     if output is not None:
-        result.to_netcdf(output)
+        if output.suffix.lower() == ".zarr":
+            result.to_zarr(output)
+        else:
+            result.to_netcdf(output)
         print(f"wrote {output}")
     return EXIT_OK
 
@@ -154,8 +159,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
             if getattr(args, f"{flag}_given"):
                 raise UsageError(f"--{flag} cannot be used with --from: the saved run is answered as it is")
         path = Path(args.from_file)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or zarr store")
         result = open_result(path)
         scenario = result.scenario
     else:
@@ -217,8 +222,11 @@ def add_run_parser(commands: Any) -> None:
     run = commands.add_parser("run", help="sample a scenario and print a summary")
     run.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
     add_sampling_options(run)
-    run.add_argument("--output", "-o", default=None, help="write the result to this netCDF file")
-    run.set_defaults(handler=_cmd_run)
+    add_cluster_options(run)
+    run.add_argument(
+        "--output", "-o", default=None, help="write the result to this netCDF file (.nc) or zarr store (.zarr)"
+    )
+    run.set_defaults(handler=with_cluster(_cmd_run))
 
 
 def add_query_parser(commands: Any) -> None:
@@ -232,8 +240,11 @@ def add_query_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     query.add_argument("args", nargs="*", metavar="SCENARIO QUESTION", help="scenario, then questions")
-    query.add_argument("--from", dest="from_file", default=None, help="answer from a saved run (no sampling)")
+    query.add_argument(
+        "--from", dest="from_file", default=None, help="answer from a saved run, .nc or .zarr (no sampling)"
+    )
     add_sampling_options(query, draws_default=None)
+    add_cluster_options(query)
     query.add_argument(
         "--precision",
         type=_probability,
@@ -244,7 +255,7 @@ def add_query_parser(commands: Any) -> None:
         "--max-draws", type=positive_int, default=2_000_000, help="cap for --precision (default 2000000)"
     )
     query.add_argument("--json", action="store_true", help="one JSON object per line")
-    query.set_defaults(handler=_cmd_query)
+    query.set_defaults(handler=with_cluster(_cmd_query))
 
 
 def add_scenarios_parser(commands: Any) -> None:

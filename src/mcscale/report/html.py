@@ -466,7 +466,7 @@ def _volatile(text: str) -> str:
 
 
 def _metadata_table(result: Result, report_seconds: float) -> str:
-    attrs = result.tree.attrs
+    attrs = result.attrs
     rows = [
         ("seed", _e(result.seed)),
         (
@@ -677,8 +677,8 @@ def comparison_report(results: list[Result], *, dpi: float = 150) -> str:
     scenario_rows = "".join(
         f"<tr><td>{_e(r.scenario.name)}</td><td>{_e(r.scenario.description)}</td>"
         f"<td><code>{_e(r.scenario.source)}</code></td><td>{_e(r.seed)}</td><td>{_e(f'{r.n_draws:,}')}</td>"
-        f"<td>{_volatile(str(r.tree.attrs.get('created', '?')))}</td>"
-        f"<td>{_volatile(format(float(r.tree.attrs.get('sampling_seconds', math.nan)), '.2f') + ' s')}</td></tr>"
+        f"<td>{_volatile(str(r.attrs.get('created', '?')))}</td>"
+        f"<td>{_volatile(format(float(r.attrs.get('sampling_seconds', math.nan)), '.2f') + ' s')}</td></tr>"
         for r in results
     )
     assumptions = "".join(

@@ -12,7 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from mcscale.scenario_file import parse_scenario
 from mcscale.sim.chunks import ChunkLayout
 from mcscale.units import DEFAULT_QUANTILES, METRICS
 
-__all__ = ["Result", "fixed_parameters", "run_attrs", "trajectory_quantiles", "year_coordinate"]
+__all__ = ["Result", "fixed_parameters", "is_zarr_store", "run_attrs", "trajectory_quantiles", "year_coordinate"]
 
 
 class Result(ABC):
@@ -47,14 +51,30 @@ class Result(ABC):
     keeps_draws: bool = False
 
     def __init__(self, tree: xr.DataTree, scenario: Scenario | None = None) -> None:
-        self.tree = tree
+        self._tree = tree  # the subclasses' shared storage; ``tree`` is the complete view
         self.scenario = scenario or parse_scenario(tree.attrs["scenario_text"], tree.attrs["scenario_source"])
+
+    @property
+    def tree(self) -> xr.DataTree:
+        """The whole ``xarray.DataTree`` of the run, with every group computed (see :meth:`complete`)."""
+        self.complete()
+        return self._tree
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Root attrs: the scenario as written, seed, draws, chunking, mode, version, times."""
+        return self._tree.attrs
+
+    def complete(self) -> None:  # noqa: B027 (a hook: most results have nothing left to compute)
+        """Compute the groups that are built on first use (none here; see the subclasses)."""
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the result to netCDF (h5netcdf) atomically.
 
         The file is written to a temporary name in the target directory and renamed,
-        so a failed write leaves nothing behind.
+        so a failed write leaves nothing behind. A lazy result (a materialized run on a
+        dask cluster) is first brought into this process (:meth:`load`); :meth:`to_zarr`
+        writes one without that.
 
         Parameters
         ----------
@@ -66,29 +86,96 @@ class Result(ABC):
         pathlib.Path
             The path written.
         """
-        return write_atomic(path, lambda tmp: self.tree.to_netcdf(tmp, engine="h5netcdf"))
+        tree = self.load().tree
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+    def to_zarr(self, path: str | Path) -> Path:
+        """Write the result to a zarr store (a directory, zarr format 3), atomically.
+
+        The groups and attrs are those of netCDF; per-draw variables are chunked by
+        whole chains (:func:`~mcscale.sim.engine.chains_per_block`). A lazy result is
+        written by the dask workers, block by block, without gathering the draws here
+        (``path`` must then be on storage that every worker reaches). The store is
+        written under a temporary name beside ``path`` and renamed into place, so a
+        failed write leaves nothing behind; a zarr store at ``path`` is replaced,
+        anything else there is refused.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Output directory, by convention ``*.zarr``; its parent must exist.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        path = Path(path)
+        if path.exists() and not is_zarr_store(path):
+            raise FileExistsError(f"{path}: exists and is not a zarr store; it would be replaced")
+        tree = self.tree
+        options: dict[str, Any] = {"mode": "w", "consolidated": False}
+        if self.is_lazy:
+            from mcscale.sim import dask_executor
+
+            def write(target: Path) -> None:
+                dask_executor.compute(tree.to_zarr(target, compute=False, **options))
+
+        else:
+
+            def write(target: Path) -> None:
+                tree.to_zarr(target, encoding=self.zarr_encoding(), **options)
+
+        return _write_directory_atomic(path, write)
+
+    def zarr_encoding(self) -> dict[str, dict[str, Any]]:
+        """Return the zarr encoding of each group's variables, by group path (here none: zarr's defaults)."""
+        return {}
+
+    @property
+    def is_lazy(self) -> bool:
+        """Whether some values are dask arrays not computed yet (a materialized run on a cluster)."""
+        return bool(self._lazy_variables())
+
+    def _lazy_variables(self) -> list[xr.Variable]:
+        return [v for node in self._tree.subtree for v in node.variables.values() if v.chunks is not None]
+
+    def load(self) -> Result:
+        """Compute lazy values into this process, all in one pass on the cluster; return this result.
+
+        Answers that need draws call it: a lazy result is then sampled again, on the
+        cluster, and answers from memory. A result in memory is returned as it is.
+        """
+        lazy = self._lazy_variables()
+        if lazy:
+            from mcscale.sim import dask_executor
+
+            for variable, values in zip(lazy, dask_executor.compute(*[v.data for v in lazy]), strict=True):
+                variable.data = values
+        return self
 
     # -- what every result has ---------------------------------------------
 
     @property
     def mode(self) -> str:
         """``"materialized"`` or ``"stream"``."""
-        return str(self.tree.attrs["mode"])
+        return str(self.attrs["mode"])
 
     @property
     def summary(self) -> xr.Dataset:
         """Per-year quantiles of each trajectory variable (log10), dims ``(quantile, year)``."""
-        return self.tree["summary"].to_dataset()
+        self.complete()
+        return self._tree["summary"].to_dataset()
 
     @property
     def n_draws(self) -> int:
         """Number of draws."""
-        return int(self.tree.attrs["n_draws"])
+        return int(self.attrs["n_draws"])
 
     @property
     def seed(self) -> int:
         """Root seed."""
-        return int(self.tree.attrs["seed"])
+        return int(self.attrs["seed"])
 
     @property
     def years(self) -> np.ndarray:
@@ -224,6 +311,37 @@ class Result(ABC):
             f"<mcscale.{type(self).__name__} {self.scenario.name!r}: {self.n_draws} draws, seed {self.seed}, "
             f"years {self.years[0]:g}-{self.years[-1]:g}>"
         )
+
+
+def is_zarr_store(path: str | Path) -> bool:
+    """Whether ``path`` is a directory holding a zarr group (format 3 or 2)."""
+    path = Path(path)
+    return path.is_dir() and any((path / name).is_file() for name in ("zarr.json", ".zgroup"))
+
+
+def _write_directory_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a directory as ``write(tmp)`` into a temporary one beside it, then rename it to ``path``.
+
+    A failed write leaves nothing behind; a directory already at ``path`` is moved
+    aside, replaced, then deleted.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = tmp.with_suffix(".old")
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is not what a plain mkdir gives
+        if path.exists():
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        if old.exists() and not path.exists():
+            os.rename(old, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
 
 
 def fixed_parameters(scenario: Scenario) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -24,7 +25,7 @@ from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold, probability_text, resolve_threshold, threshold_text
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result, fixed_parameters, run_attrs, year_coordinate
-from mcscale.sim.engine import RawRun
+from mcscale.sim.engine import RawRun, chains_per_block
 from mcscale.stats import chunk_homogeneity, column_quantiles, crossing_years, quantiles_with_mcse
 from mcscale.units import DEFAULT_QUANTILES, METRICS, SUMMARY_QUANTILES, parameter_unit
 
@@ -73,20 +74,39 @@ class MaterializedResult(Result):
                 "/": xr.Dataset(attrs=run_attrs(scenario, seed, layout, chunk_size, "materialized", raw.seconds)),
                 "prior": prior,
                 "trajectories": trajectories,
-                "summary": _summary(trajectories),
             }
         )
         return cls(tree, scenario)
 
+    def complete(self) -> None:
+        """Compute the ``summary`` group on first use (a sort of every year's draws: a query need not wait for it)."""
+        if "summary" not in self._tree.children:
+            self._tree["summary"] = xr.DataTree(_summary(self._tree["trajectories"].to_dataset()))
+
+    @property
+    def years(self) -> np.ndarray:
+        """The year grid [year]."""
+        return self._tree["trajectories"]["year"].values
+
+    def zarr_encoding(self) -> dict[str, dict[str, Any]]:
+        """Chunk the per-draw variables by whole chains, as the blocks of a lazy run (see :meth:`Result.to_zarr`)."""
+        prior, trajectories = self._tree["prior"], self._tree["trajectories"]
+        n_chains, n_draws, n_years = (trajectories.sizes[dim] for dim in ("chain", "draw", "year"))
+        chains = min(n_chains, chains_per_block(n_draws, n_years))
+        return {
+            "/prior": {name: {"chunks": (chains, n_draws)} for name in prior.data_vars},
+            "/trajectories": {name: {"chunks": (chains, n_draws, n_years)} for name in trajectories.data_vars},
+        }
+
     @property
     def prior(self) -> xr.Dataset:
-        """Parameter draws, dims ``(chain, draw)``."""
-        return self.tree["prior"].to_dataset()
+        """Parameter draws, dims ``(chain, draw)``; dask arrays in a lazy run."""
+        return self._tree["prior"].to_dataset()
 
     @property
     def trajectories(self) -> xr.Dataset:
-        """log10 trajectories, dims ``(chain, draw, year)``."""
-        return self.tree["trajectories"].to_dataset()
+        """log10 trajectories, dims ``(chain, draw, year)``; dask arrays in a lazy run."""
+        return self._tree["trajectories"].to_dataset()
 
     def log10_quantiles(self, metric: str, q: tuple[float, ...]) -> np.ndarray:
         """Per-year quantiles of log10 ``metric``, shape (len(q), n_years) (``np.quantile``, linear)."""
@@ -118,7 +138,7 @@ class MaterializedResult(Result):
 
     def parameter_draws(self, name: str) -> np.ndarray:
         """Return a parameter's draws, dims (chain, draw) [canonical units]; fixed ones broadcast."""
-        prior = self.tree["prior"]
+        prior = self.load()._tree["prior"]
         if name in prior.data_vars:
             return prior[name].values
         fixed = json.loads(prior.attrs.get("fixed_parameters", "{}"))
@@ -130,7 +150,7 @@ class MaterializedResult(Result):
 
     def _metric(self, metric: str) -> np.ndarray:
         """log10 values of a trajectory variable, shape (chain, draw, year)."""
-        traj = self.tree["trajectories"]
+        traj = self.load()._tree["trajectories"]
         if metric not in traj.data_vars:
             raise QueryError(f"unknown metric {metric!r}; known: " + ", ".join(traj.data_vars))
         return traj[metric].values
@@ -311,8 +331,13 @@ def _summary(trajectories: xr.Dataset) -> xr.Dataset:
     """Per-year quantiles of every trajectory variable, on log10 values."""
     q = np.asarray(SUMMARY_QUANTILES)
     names = list(trajectories.data_vars)
-    with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:  # numpy sorts without the GIL
-        quantiles = list(pool.map(lambda name: column_quantiles(trajectories[name].values, q), names))
+    if any(trajectories[name].chunks is not None for name in names):  # lazy: found on the cluster, exactly
+        from mcscale.sim import dask_executor
+
+        quantiles = dask_executor.column_quantiles([trajectories[name].data for name in names], q)
+    else:
+        with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:  # numpy sorts without the GIL
+            quantiles = list(pool.map(lambda name: column_quantiles(trajectories[name].values, q), names))
     out = {
         name: xr.Variable(("quantile", "year"), values, attrs=dict(trajectories[name].attrs))
         for name, values in zip(names, quantiles, strict=True)

@@ -89,12 +89,12 @@ class StreamResult(Result):
         )
         attrs = run_attrs(scenario, seed, run.layout, chunk_size, "stream", run.seconds)
         result = cls(xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "accumulators": accumulators}), scenario)
-        result.tree["summary"] = xr.DataTree(result._summary())
+        result._tree["summary"] = xr.DataTree(result._summary())
         return result
 
     def _summary(self) -> xr.Dataset:
         """Per-year quantiles (log10) from the histograms, plus mean and sd of log10 values."""
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         n = self.n_draws
         out = {}
         for name in acc["variable"].values:
@@ -113,10 +113,10 @@ class StreamResult(Result):
     @property
     def years(self) -> np.ndarray:
         """The year grid [year]."""
-        return self.tree["accumulators"]["year"].values
+        return self._tree["accumulators"]["year"].values
 
     def _histogram(self, metric: str) -> tuple[np.ndarray, float]:
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         key = f"histogram_{metric}"
         if key not in acc.data_vars:
             raise QueryError(f"unknown metric {metric!r}; known: " + ", ".join(map(str, acc["variable"].values)))
@@ -124,7 +124,7 @@ class StreamResult(Result):
 
     @property
     def _width(self) -> float:
-        return float(self.tree["accumulators"].attrs["bin_width"])
+        return float(self._tree["accumulators"].attrs["bin_width"])
 
     def _constant(self, metric: str) -> np.ndarray:
         """Per-year mean of ``metric`` where its draws have (almost) no spread, NaN elsewhere.
@@ -133,7 +133,7 @@ class StreamResult(Result):
         when there is nothing to spread. Below a tenth of a bin of standard deviation,
         every quantile is within a bin of the mean, so the mean serves.
         """
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         mean = acc["sum"].sel(variable=metric).values / self.n_draws
         variance = acc["sum_of_squares"].sel(variable=metric).values / self.n_draws - mean**2
         return np.where(variance <= (self._width / 10) ** 2, mean, np.nan)
@@ -147,7 +147,7 @@ class StreamResult(Result):
 
     def prior_quantiles(self, name: str, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:
         """Quantiles of a parameter [canonical units], from its histogram."""
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         names = [str(p) for p in acc["parameter"].values]
         if name not in names:
             raise QueryError(f"unknown parameter {name!r}; known: " + ", ".join(names))
@@ -166,7 +166,7 @@ class StreamResult(Result):
         if metric not in METRICS:
             raise QueryError(f"unknown metric {metric!r}; known: " + ", ".join(METRICS))
         spec = threshold_spec(self.scenario, metric, threshold, op)
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         for i in range(acc.sizes["threshold"]):
             if (
                 acc["threshold_variable"].values[i] == spec.variable
@@ -194,7 +194,7 @@ class StreamResult(Result):
         if (by is None) == (in_year is None):
             raise QueryError("give exactly one of by= or in_year=")
         t = self._threshold_index(metric, threshold, op)
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         if by is not None:
             count = int(acc["exceed_by"].values[t, self.grid_index_by(by)])
         else:
@@ -204,12 +204,12 @@ class StreamResult(Result):
     def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """P(metric >= threshold by year) for every grid year, from the exceedance counts."""
         t = self._threshold_index(metric, threshold, op)
-        return self.tree["accumulators"]["exceed_by"].values[t] / self.n_draws
+        return self._tree["accumulators"]["exceed_by"].values[t] / self.n_draws
 
     def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """Share of draws first crossing in each grid interval, shape (n_years - 1,)."""
         t = self._threshold_index(metric, threshold, op)
-        counts = self.tree["accumulators"]["crossing"].values[t, :-1]
+        counts = self._tree["accumulators"]["crossing"].values[t, :-1]
         per_interval = CROSSING_BINS_PER_STEP
         # the last fine bin holds crossings exactly at the end year; it belongs to the last interval
         shares = np.add.reduceat(counts[:-1], np.arange(0, counts.size - 1, per_interval))
@@ -221,7 +221,7 @@ class StreamResult(Result):
     ) -> Answer:
         """Distribution of the first year ``metric`` reaches ``threshold``, from the crossing histogram."""
         t = self._threshold_index(metric, threshold, op)
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         counts = acc["crossing"].values[t]
         # the histogram starts at the first grid year; its last bin counts "never"
         as_histogram = np.concatenate([[0], counts[:-1], counts[-1:]])
@@ -294,7 +294,7 @@ class StreamResult(Result):
         """USD needed for a run of ``threshold`` FLOP in a grid year, from cost histograms."""
         self.grid_index_in(year)
         spec = cost_spec(self.scenario, threshold, year)
-        acc = self.tree["accumulators"]
+        acc = self._tree["accumulators"]
         index = None
         for i in range(acc.sizes["cost"]):
             if (
