@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -342,12 +343,9 @@ def tornado(
     -------
     TornadoResult
     """
-    import time
-
     started = time.perf_counter()
-    quantity = quantity_of(scenario, question)
-    model = _Model(scenario, quantity, threads)
-    k = len(model.sampled)
+    model = _Model(scenario, quantity_of(scenario, question), threads)
+    quantity, k = model.quantity, len(model.sampled)
     z = model.cholesky @ _normals(seed, 0, k, n_draws)
     base_values = model(z)
     parameters = model.parameters(z)
@@ -528,12 +526,9 @@ def sobol(
     -------
     SobolResult
     """
-    import time
-
     started = time.perf_counter()
-    quantity = quantity_of(scenario, question)
-    model = _Model(scenario, quantity, threads)
-    k = len(model.sampled)
+    model = _Model(scenario, quantity_of(scenario, question), threads)
+    quantity, k = model.quantity, len(model.sampled)
     groups = correlated_groups(model.correlation)
     a, b = _normals(seed, 1, k, n_draws), _normals(seed, 2, k, n_draws)
     # the Cholesky factor is block-diagonal over the groups: swapping a group's independent

@@ -174,26 +174,7 @@ class MaterializedResult(Result):
         op: str = ">=",
         question: str | None = None,
     ) -> Answer:
-        """P(metric >= threshold) by a year (at some grid year <= it) or in a grid year.
-
-        Parameters
-        ----------
-        metric : str
-            A trajectory variable.
-        threshold : float, (float, str) or "requirement"
-            A value in the metric's unit, a multiple of a reference run, or the
-            milestone's requirement (a prior: compared draw by draw).
-        by, in_year : float
-            Exactly one: "by" uses the running max (min for ``<=``) over grid years.
-        op : {">=", "<="}
-        question : str, optional
-            Text to report; generated when omitted.
-
-        Returns
-        -------
-        Answer
-            ``value`` with MCSE ``sqrt(p (1 - p) / n)``, or a rule-of-three bound.
-        """
+        """P(metric >= threshold) by or in a year, counted over the draws (see :meth:`Result.probability`)."""
         if (by is None) == (in_year is None):
             raise QueryError("give exactly one of by= or in_year=")
         values = self._metric(metric)
