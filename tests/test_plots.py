@@ -238,18 +238,18 @@ def test_exceedance_curves_equal_the_query_engine_with_mcse_bands(baseline):
 
 
 def test_crossing_histogram_and_p_never(slowdown):
-    data = chartdata.crossing(slowdown, "effective_flop", (1000.0, "GPT-4"))
+    data = chartdata.crossing(slowdown, "effective_flop", (1e6, "GPT-4"))
     fig = drawing.crossing_chart(data)
     ax = fig.axes[0]
     values, edges, _ = _by_gid(ax, "crossing").get_data()
     traj = slowdown.trajectories["effective_flop"].values
     years = crossing_years(
-        traj.reshape(-1, traj.shape[-1]), np.full(slowdown.n_draws, math.log10(2.1e28)), slowdown.years
+        traj.reshape(-1, traj.shape[-1]), np.full(slowdown.n_draws, math.log10(2.1e31)), slowdown.years
     )
     counts, expected_edges = np.histogram(years[np.isfinite(years)], bins=slowdown.years)
     np.testing.assert_array_equal(edges, expected_edges)
     np.testing.assert_allclose(values, counts / slowdown.n_draws)
-    engine = slowdown.crossing_year("effective_flop", (1000.0, "GPT-4"))
+    engine = slowdown.crossing_year("effective_flop", (1e6, "GPT-4"))
     assert values.sum() + engine.details["p_never"] == pytest.approx(1.0)
     assert _by_gid(ax, "median").get_xdata()[0] == engine.median
     (box,) = [a for a in ax.artists]

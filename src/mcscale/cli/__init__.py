@@ -23,6 +23,7 @@ from mcscale.cli.bench import add_bench_parser
 from mcscale.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 from mcscale.cli.estimate import add_estimate_parser
 from mcscale.cli.figures import add_figure_parsers
+from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
 from mcscale.cli.sensitivity import add_sensitivity_parser
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_query_parser(commands)
     add_sensitivity_parser(commands)
+    add_history_parsers(commands)
     add_figure_parsers(commands)
     add_estimate_parser(commands)
     add_scenarios_parser(commands)
