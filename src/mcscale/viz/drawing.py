@@ -281,7 +281,7 @@ def _secondary_reference_axis(ax: Axes, fan: Fan) -> None:
     secondary.set_ylabel(f"multiple of {name}", fontsize=_FONT - 0.5)
 
 
-def _draw_history(ax: Axes, history: HistoricalRuns, since: float) -> None:
+def _draw_history(ax: Axes, history: HistoricalRuns, since: float, label: str = "frontier runs") -> None:
     keep = history.year >= since
     ax.scatter(
         history.year[keep],
@@ -290,7 +290,7 @@ def _draw_history(ax: Axes, history: HistoricalRuns, since: float) -> None:
         color="#000000",
         linewidths=0,
         zorder=3,
-        label="frontier runs",
+        label=label,
         gid="history",
     )
     named = [i for i in history.labels if keep[i]]
@@ -400,7 +400,9 @@ def fan_chart(
         bottom = float(np.min([*fan.lower.values()]))
         if history is not None and flop:
             since = start - history_years
-            _draw_history(ax, history, since)
+            # the record is physical FLOP: on another metric's axis the legend says so
+            label = "frontier runs" if fan.metric == "physical_flop" else "frontier runs (physical FLOP)"
+            _draw_history(ax, history, since, label)
             keep = history.year >= since
             if keep.any():
                 bottom = min(bottom, float(history.log10_flop[keep].min()))
