@@ -239,8 +239,8 @@ ISSUE_CASES: list[BadCase] = [
     ),
     BadCase(
         "unknown-dist-in-mixture",
-        {"spend.initial": _mixture([0.5, 0.5], {"dist": "gamma", "value": 1})},
-        (problem("spend.initial.components[1].dist", "unknown dist", "gamma"),),
+        {"spend.initial": _mixture([0.5, 0.5], {"dist": "weibull", "value": 1})},
+        (problem("spend.initial.components[1].dist", "unknown dist", "weibull"),),
     ),
     # a regime year outside start..end, or start >= end
     BadCase("regime-after-end", {"regimes[0].from": 2040}, (problem("regimes[0].from", "2040", "outside"),)),

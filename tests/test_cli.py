@@ -101,7 +101,7 @@ def test_missing_scenario_file_is_a_clean_error(name, tmp_path, capsys, monkeypa
     assert code == 2
     assert out == ""
     lines = stderr_lines(err)
-    bundled = " or bundled scenario (bundled: baseline, eras, overhang, slowdown)" if name == "missing" else ""
+    bundled = " or bundled scenario (bundled: baseline, cotra2020, cotra2022, eras, overhang, slowdown)" if name == "missing" else ""
     assert lines == [f"{PREFIX}{name}: no such file{bundled}"]
     assert list(tmp_path.iterdir()) == []
 
@@ -237,7 +237,7 @@ def test_scenarios_lists_the_bundled_scenarios(capsys):
     assert invoke(["scenarios"]) == 0
     out, _ = capsys.readouterr()
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["baseline", "eras", "overhang", "slowdown"]
+    assert names == ["baseline", "cotra2020", "cotra2022", "eras", "overhang", "slowdown"]
     assert "2025-2060" in out
 
 
@@ -270,7 +270,7 @@ def test_written_questions_are_checked_before_sampling(tmp_path, capsys):
     [
         (["query", "--from", "scenarios/baseline.toml", "P(spend >= 1 by 2030)"], "cannot read as netCDF"),
         (["run", "baseline", "--draws", "100", "-o", "/dev/null"], "not a regular file"),
-        (["run", "baseline", "--draws", "100", "-o", "out.zarr"], "use a .nc file name"),
+        (["run", "baseline", "--draws", "100", "-o", "out.txt"], "use a .nc file name, or .zarr"),
         (["run", "baseline", "--draws", "1e30"], "at most"),
     ],
 )

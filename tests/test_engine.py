@@ -259,3 +259,15 @@ def test_progress_is_reported_per_chunk_and_changes_nothing(mode):
     assert calls == [(4000 * (k + 1), 20_000) for k in range(5)]
     without = mcscale.run(path, 20_000, seed=2, chunk_size=4000, mode=mode)
     assert without.summary.equals(with_progress.summary)
+
+
+def test_batches_of_chunks_sample_what_the_threaded_run_samples():
+    # what a cluster's tasks do in materialized mode: any batch of whole chunks, anywhere
+    from mcscale.sim.engine import sample_chunks, setup_run, simulate
+
+    scenario = mcscale.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    threaded = simulate(scenario, 20_000, seed=4, chunk_size=4000, threads=2)
+    setup = setup_run(scenario, 20_000, seed=4, chunk_size=4000)
+    parameters, trajectories = sample_chunks(setup.task, 2, 3, len(setup.variables), len(setup.years))
+    assert np.array_equal(parameters, threaded.parameters[:, 2:5])
+    assert np.array_equal(trajectories, threaded.trajectories[:, 2:5])

@@ -105,6 +105,20 @@ _POINTS = [[26, 1e2], [30, 1e3], [34, 1e4]]
 #: Structural mistakes beyond ISSUE_CASES: wrong types, forms, combinations, [estimate].
 EXTRA_STRUCTURAL = {
     "string-for-a-prior": {"spend.initial": "3e8"},
+    "student-t-without-df": {"spend.doubling_time": {"dist": "student_t", "p5": 1, "p95": 3, "lower": 0.1}},
+    "pert-with-a-key-of-another-family": {
+        "spend.doubling_time": {"dist": "pert", "min": 1, "mode": 2, "max": 3, "df": 3}
+    },
+    "beta-with-two-forms": {"utilization.value": {"dist": "beta", "alpha": 2, "beta": 3, "p5": 0.2, "p95": 0.5}},
+    "metalog-terms-not-whole": {
+        "milestone.requirement": {
+            "dist": "metalog",
+            "log10": True,
+            "terms": 2.5,
+            "points": [[10, 27], [50, 30], [90, 35]],
+        }
+    },
+    "lognormal-from-mismatched-percentiles": {"spend.initial": {"dist": "lognormal", "p5": 1e8, "p90": 1e9}},
     "string-for-start": {"scenario.start": "2025"},
     "number-for-a-name": {"scenario.name": 5},
     "bool-for-a-prior": {"utilization.value": True},
@@ -227,6 +241,27 @@ VALID_VARIANTS = {
             "duration": "lognormal(60, 120) days",
             "lifetime_years": 4,
         },
+    },
+    "new-prior-families": {
+        "spend.initial": {"dist": "gamma", "p10": 1e8, "p90": 1e9},
+        "spend.doubling_time": {"dist": "pert", "min": 3, "mode": 6, "max": 18, "lambda": 3, "unit": "month"},
+        "spend.cap": {"dist": "lognormal", "p1": 1e10, "p99": 1e12},
+        "utilization.value": {"dist": "beta", "alpha": 4, "beta": 7},
+        "hardware.flop_per_usd": {"dist": "triangular", "low": 1e17, "mode": 2e17, "high": 6e17},
+        "hardware.doubling_time": {"dist": "log_student_t", "p25": 2, "p75": 3, "df": 4},
+        "algorithms.doubling_time": {"dist": "student_t", "loc": 10, "scale": 2, "df": 3, "lower": 2, "unit": "month"},
+        "milestone": {
+            "requirement": {"dist": "metalog", "log10": True, "terms": 3, "points": [[10, 27], [50, 30], [90, 35]]}
+        },
+        "regimes[0].spend.doubling_time": {"dist": "gamma", "shape": 4, "scale": 0.5},
+    },
+    "mixture-of-new-families": {
+        "hardware.doubling_time": {
+            "dist": "mixture",
+            "weights": [0.5, 0.5],
+            "components": [{"dist": "beta", "p5": 0.2, "p95": 0.6}, {"dist": "student_t", "p10": 1, "p90": 2, "df": 5}],
+            "lower": 0.1,
+        }
     },
     "no-optional-sections": {
         "reference": DELETE,

@@ -219,3 +219,22 @@ def test_constant_quantities_stay_exact_in_streaming_mode():
     answer = ask(stream, "quantiles spend in 2012")
     assert all(v == pytest.approx(1000.0, rel=1e-12) for v in answer.quantiles.values())
     assert stream.prior_quantiles("spend.initial")[0] == 1000.0
+
+
+def test_batches_of_chunks_merged_in_chunk_order_give_the_threaded_run_bits():
+    # what a cluster's tasks do: integer counts summed in any order, moments added per chunk in order
+    from mcscale.sim.engine import setup_stream, stream_chunks
+
+    scenario = mcscale.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    threaded = simulate_stream(scenario, 50_000, seed=4, chunk_size=5000, threads=2)
+    setup = setup_stream(scenario, 50_000, seed=4, chunk_size=5000)
+    counts, per_chunk = setup.task.new_counts(), {}
+    for first, count in [(7, 3), (0, 4), (4, 3)]:  # uneven batches, finishing out of order
+        batch_counts, moments = stream_chunks(setup.task, first, count)
+        counts.add(batch_counts)
+        per_chunk.update({first + i: m for i, m in enumerate(moments)})
+    total = np.zeros(setup.task.moments_shape())
+    for k in range(10):
+        total += per_chunk[k]
+    assert all(np.array_equal(a, b) for a, b in zip(counts, threaded.counts, strict=True))
+    assert np.array_equal(total, threaded.moments)

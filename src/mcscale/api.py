@@ -7,6 +7,7 @@ run must know the scenario's questions before it samples.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mcscale.model.scenario import Scenario
 from mcscale.query import stream_specs
@@ -18,6 +19,9 @@ from mcscale.sim.accumulators import CostSpec, ThresholdSpec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "run"]
 
@@ -38,6 +42,7 @@ def run(
     thresholds: list[ThresholdSpec] | None = None,
     costs: list[CostSpec] | None = None,
     progress: Progress | None = None,
+    client: Client | None = None,
 ) -> Result:
     """Sample a scenario and return its distributions.
 
@@ -52,7 +57,7 @@ def run(
         exact split exists (see :func:`mcscale.sim.chunks.chunk_layout`).
     seed : int, optional
         Root seed; the result is a pure function of (scenario, n_draws, seed,
-        chunk_size), whatever the thread count.
+        chunk_size), whatever the thread count, or the cluster it runs on.
     chunk_size : int, optional
         Largest chunk (each chunk is one chain of the output).
     mode : {"materialized", "stream", "auto"}
@@ -60,7 +65,8 @@ def run(
         ``n_draws``); ``"auto"`` streams when the materialized arrays would exceed
         ``memory_budget``.
     threads : int, optional
-        Worker threads; defaults to ``NUMBA_NUM_THREADS`` or the CPU count.
+        Worker threads; defaults to ``NUMBA_NUM_THREADS`` or the CPU count. Not used
+        with ``client``: each dask worker runs as many tasks as it has threads.
     memory_budget : int, optional
         [bytes], for ``mode="auto"``.
     thresholds, costs : list, optional
@@ -68,31 +74,54 @@ def run(
         accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
         its reference (see :func:`mcscale.query.stream_specs`).
     progress : callable, optional
-        Called as ``progress(draws_done, n_draws)`` after each chunk.
+        Called as ``progress(draws_done, n_draws)`` after each chunk (with ``client``,
+        after each task of a streaming run).
+    client : distributed.Client, optional
+        Run on this dask cluster (``pip install 'mcscale[dask]'``), with the same bits
+        as a local run. Streaming runs there and returns its accumulators; a
+        materialized result is lazy: its draws are dask arrays, sampled on the cluster
+        when computed (:meth:`~mcscale.results.base.Result.to_zarr` writes them
+        without gathering them here; answers load them once, see
+        :meth:`~mcscale.results.base.Result.load`). Computations run on the current
+        dask client.
 
     Returns
     -------
     Result
         A :class:`~mcscale.results.materialized.MaterializedResult`, or a
         :class:`~mcscale.results.streaming.StreamResult` in streaming mode.
+
+    Raises
+    ------
+    mcscale.sim.dask_executor.ClusterError
+        With ``client``: when the cluster cannot finish the run (no worker left,
+        workers that keep dying, another mcscale version on a worker).
     """
     scenario = resolve_scenario(scenario)
     if mode not in ("materialized", "stream", "auto"):
         raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
     if mode == "auto":
         mode = "stream" if materialized_bytes(scenario, n_draws) > memory_budget else "materialized"
+    if mode == "materialized" and client is not None:
+        from mcscale.sim import dask_executor
+
+        raw = dask_executor.simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size)
+        return MaterializedResult.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
     if mode == "materialized":
         raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
         return MaterializedResult.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
     own_thresholds, own_costs = stream_specs(scenario, [])
-    stream = simulate_stream(
-        scenario,
-        n_draws,
-        seed=seed,
-        chunk_size=chunk_size,
-        threads=threads,
-        thresholds=list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
-        costs=list(dict.fromkeys([*own_costs, *(costs or [])])),
-        progress=progress,
-    )
+    options = {
+        "seed": seed,
+        "chunk_size": chunk_size,
+        "thresholds": list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
+        "costs": list(dict.fromkeys([*own_costs, *(costs or [])])),
+        "progress": progress,
+    }
+    if client is not None:
+        from mcscale.sim import dask_executor
+
+        stream = dask_executor.simulate_stream(client, scenario, n_draws, **options)
+    else:
+        stream = simulate_stream(scenario, n_draws, threads=threads, **options)
     return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)

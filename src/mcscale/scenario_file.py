@@ -9,6 +9,7 @@ here, through :mod:`mcscale.estimate`, into the prior it sets.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -465,10 +466,9 @@ def _check_lookups(
                 break
             seen.add(source)
             source = priors[source].of
-        if source in priors and priors[source].log10 is False and spec.log10:
-            low, _ = priors[source].support()
-            if low <= 0:
-                problems.add(f"{path_of[name]}.log10", f"log10 of {source!r} needs a positive prior")
+        # (a lognormal, gamma or log Student t is positive although its support starts at 0)
+        if source in priors and priors[source].log10 is False and spec.log10 and not priors[source].is_positive():
+            problems.add(f"{path_of[name]}.log10", f"log10 of {source!r} needs a positive prior")
 
 
 def _check_correlation_matrix(correlations: tuple[tuple[str, str, float], ...], problems: Problems) -> None:
@@ -555,6 +555,13 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     ------
     ScenarioError
         With every problem found, each with its key path.
+
+    Notes
+    -----
+    A file that is accepted may still get warnings, printed to stderr one line each
+    (``mcscale: warning: FILE: KEY.PATH: ...``): a percentile table that clamps draws
+    onto its end values, a truncation that keeps less than 1% of a prior's probability
+    (see :func:`mcscale.model.prior_tables.prior_warnings`).
     """
     try:
         data = tomllib.loads(text)
@@ -608,6 +615,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
 
     if problems.items or grid is None:
         raise ScenarioError(source, problems.items)
+    for path, message in problems.warnings:  # the file is accepted; say what its draws may surprise by
+        print(f"mcscale: warning: {source}: {path}: {message}", file=sys.stderr)
     table = data["scenario"]
     spend = data.get("spend", {})
     return Scenario(

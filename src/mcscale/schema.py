@@ -154,14 +154,26 @@ ESTIMATE_INPUT_DOCS: dict[str, tuple[str, str]] = {
 
 #: Distribution -> what it is, for the prior forms table.
 DIST_DOCS: dict[str, str] = {
-    "lognormal": "p5/p95: a 90% interval; median/gsd; or natural-log mu/sigma",
-    "normal": "p5/p95: a 90% interval; or mean/sd",
+    "lognormal": "two percentiles (p5/p95: a 90% interval; p1/p99, p10/p90, p25/p75); median/gsd; or natural-log "
+    "mu/sigma",
+    "normal": "two percentiles (p5/p95, p1/p99, p10/p90, p25/p75); or mean/sd",
     "uniform": "between low and high",
     "loguniform": "uniform in log between low and high (both > 0)",
     "fixed": "exactly value (a plain number means the same)",
-    "percentiles": "[[percentile, value], ...], percentiles in [0, 100]; inverse-CDF sampling, clamped at the ends",
+    "percentiles": "[[percentile, value], ...], percentiles in [0, 100]; inverse-CDF sampling, clamped at the ends "
+    "(with a warning unless the table runs from 0 to 100)",
     "mixture": "components (numbers or priors, not mixture or lookup) with weights summing to 1",
     "lookup": 'a function of another prior ("section.key"): [[x, value], ...], linear or step, clamped',
+    "beta": "on [0, 1]: shape parameters alpha, beta > 0, or two percentiles in (0, 1), solved numerically",
+    "gamma": "shape > 0 and scale > 0 [the value's unit], or two percentiles > 0, solved numerically",
+    "pert": "a beta on [min, max] with mode mode: shapes 1 + lambda (mode - min) / (max - min) and "
+    "1 + lambda (max - mode) / (max - min)",
+    "triangular": "density rising linearly from low to mode and falling to high",
+    "student_t": "fat tails: df degrees of freedom (> 0) with two percentiles (p5/p95, ...), or location loc and scale",
+    "log_student_t": "its natural log is a student_t: df with two percentiles of the value (> 0), or natural-log "
+    "mu/sigma",
+    "metalog": "Keelin's metalog through [[percentile, value], ...] (percentiles strictly within (0, 100)): "
+    "a smooth quantile function, rejected if it is not increasing",
 }
 #: Prior keys beyond the forms -> what they mean.
 PRIOR_KEY_DOCS: dict[str, str] = {
@@ -169,14 +181,20 @@ PRIOR_KEY_DOCS: dict[str, str] = {
     "unit": "time parameters only: " + ", ".join(TIME_UNITS) + "; default year",
     "lower": "truncates below (not for lookup)",
     "upper": "truncates above (not for lookup)",
-    "log10": "percentiles: the values are log10; lookup: the keys (the source's values) are; default false",
+    "log10": "percentiles and metalog: the values are log10; lookup: the keys (the source's values) are; default false",
     "interpolation": "`linear` (default) or `step`",
+    "lambda": "pert: weight of the mode, > 0; default 4",
+    "terms": "metalog: number of terms, 2 to the number of points (at most 16); default the most the points "
+    "determine (as many as points: through every point)",
 }
 #: Types of the keys of the prior forms, as JSON Schema.
 _NUMBER: dict[str, Any] = {"type": "number"}
 _PAIR: dict[str, Any] = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}
 _FORM_KEY_TYPES: dict[str, dict[str, Any]] = {
     **{key: _NUMBER for key in ("p5", "p95", "median", "gsd", "mu", "sigma", "mean", "sd", "low", "high", "value")},
+    **{key: _NUMBER for key in ("p1", "p99", "p10", "p90", "p25", "p75", "alpha", "beta", "shape", "scale")},
+    **{key: _NUMBER for key in ("min", "mode", "max", "lambda", "df", "loc")},
+    "terms": {"type": "integer"},
     "lower": _NUMBER,
     "upper": _NUMBER,
     "points": {"type": "array", "items": _PAIR, "minItems": 2},
@@ -184,6 +202,8 @@ _FORM_KEY_TYPES: dict[str, dict[str, Any]] = {
     "log10": {"type": "boolean"},
     "interpolation": {"enum": ["linear", "step"]},
 }
+#: The optional keys of the prior forms, once each, in order.
+_OPTIONAL = tuple(dict.fromkeys(k for keys in OPTIONAL_KEYS.values() for k in keys))
 #: Dists a mixture component cannot be, and dists that take no lower/upper (as the validator says).
 _NOT_NESTED = ("mixture", "lookup")
 _NOT_TRUNCATED = ("lookup",)
@@ -406,7 +426,7 @@ def scenario_reference_markdown() -> str:
         "",
         *_table(("dist", "forms", "optional keys", "meaning"), forms),
         "",
-        *_table(("key", "meaning"), [(f"`{k}`", PRIOR_KEY_DOCS[k]) for k in (*COMMON_KEYS, "log10", "interpolation")]),
+        *_table(("key", "meaning"), [(f"`{k}`", PRIOR_KEY_DOCS[k]) for k in (*COMMON_KEYS, *_OPTIONAL)]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -418,7 +438,8 @@ def scenario_reference_markdown() -> str:
 _LEFT_TO_THE_VALIDATOR = (
     "numbers in their domain (> 0; utilization in (0, 1]); p5 < p95, low < high, lower < upper and the "
     "like; start < end and a step that divides the grid; mixture weights that sum to 1; percentile "
-    "points that rise; that a lookup's source exists and forms no cycle; a correlation matrix that is "
+    "points that rise; a metalog whose quantile function increases, and beta percentiles in (0, 1); "
+    "that a lookup's source exists and forms no cycle; a correlation matrix that is "
     "positive definite, and pairs of sampled, distinct priors; regime and question years within the "
     "grid, regimes in increasing order; [economy] only with spend.cap_gdp_fraction, which needs "
     "economy.gdp and no spend.cap_growth_per_year; regime keys the scenario uses; that [estimate]'s "

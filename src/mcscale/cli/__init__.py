@@ -22,6 +22,7 @@ from mcscale._version import __version__
 from mcscale.cli.bench import add_bench_parser
 from mcscale.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 from mcscale.cli.estimate import add_estimate_parser
+from mcscale.cli.explore import add_explore_parser
 from mcscale.cli.figures import add_figure_parsers
 from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sensitivity_parser(commands)
     add_history_parsers(commands)
     add_figure_parsers(commands)
+    add_explore_parser(commands)
     add_estimate_parser(commands)
     add_scenarios_parser(commands)
     add_init_parser(commands)

@@ -7,6 +7,8 @@ functions that sample.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import os
 import re
 import sys
@@ -20,18 +22,22 @@ if TYPE_CHECKING:
     from mcscale.results.base import Result
 
 __all__ = [
+    "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_PARTIAL",
     "EXIT_USAGE",
+    "INSTALL_DASK",
     "MAX_COUNT",
     "Parser",
     "UsageError",
+    "add_cluster_options",
     "add_sampling_options",
     "check_output",
     "load_checked_scenario",
     "non_negative_int",
     "positive_int",
     "run_scenario",
+    "with_cluster",
 ]
 
 #: Exit code of success.
@@ -40,6 +46,10 @@ EXIT_OK = 0
 EXIT_PARTIAL = 1
 #: Exit code of bad input: scenario, arguments, paths.
 EXIT_USAGE = 2
+#: Exit code of a run that could not finish: a dask cluster left without workers, say.
+EXIT_FAILED = 1
+#: How to install what --cluster, --scheduler and zarr outputs need.
+INSTALL_DASK = "pip install 'mcscale[dask]'"
 #: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
 MAX_COUNT = 10**11
 
@@ -90,20 +100,32 @@ def load_checked_scenario(text: str) -> Scenario:
 
 
 def check_output(path: str | None) -> Path | None:
-    """Fail before sampling if the output cannot be written."""
+    """Fail before sampling if the output cannot be written (a ``.zarr`` output is a directory: a zarr store)."""
     if path is None:
         return None
     out = Path(path)
     parent = out.parent
     if not parent.is_dir():
         raise UsageError(f"{out}: directory {str(parent)!r} does not exist")
-    if out.is_dir():
+    if out.suffix.lower() == ".zarr":
+        _check_store(out)
+    elif out.is_dir():
         raise UsageError(f"{out}: is a directory")
     if out.exists() and not out.is_file():
         raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
     return out
+
+
+def _check_store(out: Path) -> None:
+    """Fail unless a zarr store can be written at ``out`` (replacing only a zarr store)."""
+    from mcscale.results.base import is_zarr_store
+
+    if importlib.util.find_spec("zarr") is None:
+        raise UsageError(f"{out}: writing a zarr store needs the zarr package: {INSTALL_DASK}")
+    if out.exists() and not is_zarr_store(out):
+        raise UsageError(f"{out}: exists and is not a zarr store; it would be replaced")
 
 
 def _mode(args: argparse.Namespace, scenario: Scenario, n_draws: int) -> str:
@@ -144,6 +166,7 @@ def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, que
         thresholds=thresholds,
         costs=costs,
         progress=_progress_bar(scenario.name),
+        client=getattr(args, "client", None),
     )
 
 
@@ -201,3 +224,56 @@ def add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | N
         default="4G",
         help="stream when materialized arrays would exceed this (default 4G)",
     )
+
+
+def _local_workers(text: str) -> int:
+    """Parse ``local:N``, the worker processes of a local dask cluster (an argparse type)."""
+    kind, _, count = text.partition(":")
+    if kind != "local" or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"must be local:N with N worker processes, e.g. local:4, got {text!r}")
+    return int(count)
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """Add --cluster local:N and --scheduler ADDRESS, one or the other (wrap the handler in :func:`with_cluster`)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--cluster",
+        type=_local_workers,
+        default=None,
+        metavar="local:N",
+        help=f"run on a dask LocalCluster of N worker processes on 127.0.0.1 (needs {INSTALL_DASK})",
+    )
+    group.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on the dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786",
+    )
+
+
+def with_cluster(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler`` on the dask cluster that --cluster or --scheduler names, as ``args.client``.
+
+    A local cluster is started for the command and closed after it. A run the cluster
+    cannot finish prints one line and exits :data:`EXIT_FAILED`, having written nothing.
+    """
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        if args.cluster is None and args.scheduler is None:
+            return handler(args)
+        try:
+            from mcscale.sim import dask_executor
+        except ImportError as exc:
+            flag = "--cluster" if args.cluster is not None else "--scheduler"
+            raise UsageError(f"{flag} needs dask.distributed ({exc.name or exc} is missing): {INSTALL_DASK}") from None
+        try:
+            with dask_executor.connect(local_workers=args.cluster, address=args.scheduler) as client:
+                args.client = client
+                return handler(args)
+        except dask_executor.ClusterError as exc:
+            print(f"mcscale: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+
+    return run

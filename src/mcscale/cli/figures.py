@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from mcscale.cli.common import (
     EXIT_OK,
     UsageError,
+    add_cluster_options,
     add_sampling_options,
     check_output,
     load_checked_scenario,
     positive_int,
     run_scenario,
+    with_cluster,
 )
 
 if TYPE_CHECKING:
@@ -256,4 +258,5 @@ def add_figure_parsers(commands: Any) -> None:
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more scenarios")
     compare.add_argument("--output", "-o", required=True, help="output HTML file")
     _add_figure_options(compare, dpi=150)
-    compare.set_defaults(handler=_cmd_compare)
+    add_cluster_options(compare)
+    compare.set_defaults(handler=with_cluster(_cmd_compare))

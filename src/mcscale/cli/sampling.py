@@ -67,7 +67,8 @@ def _print_summary(result: Result) -> None:
     summary = result.summary
     scenario = result.scenario
     print(f"{scenario.name}: {scenario.description}")
-    print(f"{result.n_draws} draws, seed {result.seed}, {result.attrs['sampling_seconds']:.2f} s sampling")
+    seconds = "sampled on the cluster" if result.is_lazy else f"{result.attrs['sampling_seconds']:.2f} s sampling"
+    print(f"{result.n_draws} draws, seed {result.seed}, {seconds}")
     print("median [90% interval]")
     columns = (("effective_flop", "FLOP"), ("physical_flop", "FLOP"), ("spend", "USD"))
     header = f"{'year':>7}  " + "  ".join(f"{name:<32}" for name, _ in columns)

@@ -15,30 +15,45 @@ __all__ = ["open_result"]
 
 
 def open_result(path: str | Path) -> Result:
-    """Read a result written by :meth:`~mcscale.results.base.Result.to_netcdf`, of either mode.
+    """Read a result written by :meth:`~mcscale.results.base.Result.to_netcdf` or ``to_zarr``, of either mode.
 
     Parameters
     ----------
     path : str or path-like
-        A netCDF file written by mcscale.
+        A netCDF file or a zarr store (a directory) written by mcscale.
 
     Returns
     -------
     Result
-        A :class:`MaterializedResult` or a :class:`StreamResult`, loaded into memory.
+        A :class:`MaterializedResult` or a :class:`StreamResult`. A netCDF file is
+        loaded into memory; a zarr store's draws are read when first needed (each
+        variable then stays in memory), its accumulators at once.
 
     Raises
     ------
     QueryError
-        If the file cannot be read, or is not an mcscale result.
+        If the path cannot be read, or is not an mcscale result.
     """
-    try:
-        with xr.open_datatree(path, engine="h5netcdf") as tree:
-            tree = tree.load()
-    except (OSError, ValueError) as exc:
-        raise QueryError(f"{path}: cannot read as netCDF ({exc})") from None
+    tree = _open_zarr(path) if Path(path).is_dir() else _open_netcdf(path)
     if "scenario_text" not in tree.attrs:
         raise QueryError(f"{path}: not an mcscale result (no scenario_text attribute)")
     if tree.attrs.get("mode") == "stream":
-        return StreamResult(tree)
+        return StreamResult(tree.load())
     return MaterializedResult(tree)
+
+
+def _open_netcdf(path: str | Path) -> xr.DataTree:
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            return tree.load()
+    except (OSError, ValueError) as exc:
+        raise QueryError(f"{path}: cannot read as netCDF ({exc})") from None
+
+
+def _open_zarr(path: str | Path) -> xr.DataTree:
+    try:
+        return xr.open_datatree(path, engine="zarr", consolidated=False)
+    except ImportError:
+        raise QueryError(f"{path}: reading zarr needs the zarr package: pip install 'mcscale[dask]'") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise QueryError(f"{path}: cannot read as zarr ({exc})") from None

@@ -9,6 +9,10 @@ Layout (ArviZ conventions, chunks as chains):
   ``(chain, draw, year)``, stored as log10 values (``units = "log10(FLOP)"``...);
 - ``/summary``: per-year quantiles of every trajectory variable (log10);
 - root attrs: scenario text, seed, draws, chunking, version, creation time.
+
+A run on a dask cluster is lazy: ``prior`` and ``trajectories`` hold dask arrays,
+one block per group of whole chains, sampled when computed; the summary's quantiles
+are then found on the cluster, exactly (:func:`mcscale.sim.dask_executor.column_quantiles`).
 """
 
 from __future__ import annotations

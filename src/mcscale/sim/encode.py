@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mcscale.model.copula import normal_correlation, prior_order
-from mcscale.model.priors import PriorSpec
+from mcscale.model.priors import TABULATED, PriorSpec
 from mcscale.model.scenario import Scenario
 from mcscale.sim.kernels import codes
 from mcscale.units import METRICS
@@ -37,7 +37,8 @@ class PriorTable(NamedTuple):
         Distribution code per row (:data:`~mcscale.sim.kernels.codes.KIND_CODES`).
     a, b : ndarray of float64
         ``value``; ``mean, sd``; ``mu, sigma``; ``low, high`` (log of them for
-        loguniform), in written units.
+        loguniform), in written units. Tabulated kinds: the first grid point and the
+        reciprocal of the grid spacing, in normal-score units.
     u_low, u_high : ndarray of float64
         CDF at the truncation bounds; sampling maps ``u`` into ``[u_low, u_high]``. For
         a normal or lognormal truncated to its upper tail these are survival
@@ -51,9 +52,11 @@ class PriorTable(NamedTuple):
         Each row's slice of ``table_x`` / ``table_y``.
     table_x, table_y : ndarray of float64
         Percentiles: probability, value. Lookup: key, value. Mixture: cumulative
-        weight, component row.
+        weight, component row. Tabulated kinds (:data:`~mcscale.model.priors.TABULATED`,
+        truncation included): slope times grid spacing, value, at each grid point of
+        :meth:`~mcscale.model.priors.PriorSpec.quantile_table`.
     log10 : ndarray of bool
-        Percentile values / lookup keys are log10.
+        Percentile values / lookup keys / tabulated values are log10.
     step : ndarray of bool
         Lookup interpolation is a step function.
     source : ndarray of int64
@@ -102,8 +105,8 @@ class _Builder:
             "kind": codes.KIND_CODES[spec.dist],
             "a": 0.0,
             "b": 0.0,
-            "u_low": spec.cdf(spec.lower) if spec.dist not in ("mixture", "lookup") else 0.0,
-            "u_high": spec.cdf(spec.upper) if spec.dist not in ("mixture", "lookup") else 1.0,
+            "u_low": spec.cdf(spec.lower) if spec.dist not in ("mixture", "lookup", *TABULATED) else 0.0,
+            "u_high": spec.cdf(spec.upper) if spec.dist not in ("mixture", "lookup", *TABULATED) else 1.0,
             "truncated": bool(math.isfinite(spec.lower) or math.isfinite(spec.upper)),
             "scale": spec.scale,
             "table_start": len(self.table_x),
@@ -135,6 +138,14 @@ class _Builder:
             self.table_x += [x for x, _ in spec.points]
             self.table_y += [y for _, y in spec.points]
             row["table_len"] = len(spec.points)
+        elif spec.dist in TABULATED:
+            # the truncation is in the table: every normal maps onto it
+            quantiles = spec.quantile_table()
+            row["a"], row["b"] = quantiles.z0, 1.0 / quantiles.step
+            row["u_low"], row["u_high"], row["log10"] = 0.0, 1.0, quantiles.log10
+            self.table_x += quantiles.slopes.tolist()
+            self.table_y += quantiles.values.tolist()
+            row["table_len"] = len(quantiles.values)
         self.rows.append(row)
         return len(self.rows) - 1
 
@@ -155,7 +166,10 @@ class _Builder:
                 scale=scale,
             )
             row = self.add(truncated, -1, {})
-            masses.append(abs(self.rows[row]["u_high"] - self.rows[row]["u_low"]))
+            if truncated.dist in TABULATED:
+                masses.append(truncated.truncated_mass())
+            else:
+                masses.append(abs(self.rows[row]["u_high"] - self.rows[row]["u_low"]))
             component_rows.append(row)
         weights = np.asarray(spec.weights) * np.asarray(masses)
         cumulative = np.cumsum(weights / weights.sum())

@@ -14,20 +14,32 @@ import numpy as np
 from mcscale.model.scenario import Scenario
 from mcscale.sim.accumulators import CostSpec, StreamCounts, StreamPlan, ThresholdSpec, build_stream_plan, empty_counts
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE, ChunkLayout, chunk_generator, chunk_layout
-from mcscale.sim.encode import compile_plan, year_grid
+from mcscale.sim.encode import ModelPlan, PriorTable, compile_plan, year_grid
 from mcscale.sim.executors import Progress, in_chunk_order
 from mcscale.sim.kernels.sampling import draw_parameters
 from mcscale.sim.kernels.trajectory import propagate, stream_chunk
 from mcscale.units import METRICS
 
 __all__ = [
+    "BLOCK_BYTES",
     "COMPILE_SECONDS",
+    "ChunkTask",
     "RawRun",
+    "RunSetup",
     "StreamRun",
+    "StreamSetup",
+    "StreamTask",
+    "chains_per_block",
     "compile_seconds",
     "materialized_bytes",
+    "sample_chunk",
+    "sample_chunks",
+    "setup_run",
+    "setup_stream",
     "simulate",
     "simulate_stream",
+    "stream_chunk_moments",
+    "stream_chunks",
 ]
 
 #: About how long each kernel takes to compile into an empty cache [s]: measured on a 2-core
@@ -101,6 +113,181 @@ class StreamRun(NamedTuple):
     seconds: float
 
 
+class ChunkTask(NamedTuple):
+    """What sampling any chunk of a run needs: small and picklable (a few kB), so that it can be shipped.
+
+    Attributes
+    ----------
+    seed : int
+        Root seed; chunk ``k`` draws from :func:`~mcscale.sim.chunks.chunk_generator` ``(seed, k)``.
+    chunk_length : int
+        Draws per chunk.
+    table : PriorTable
+    plan : ModelPlan
+    """
+
+    seed: int
+    chunk_length: int
+    table: PriorTable
+    plan: ModelPlan
+
+
+class StreamTask(NamedTuple):
+    """What streaming any chunk needs: the chunk task and the accumulators' plan (a few kB, picklable)."""
+
+    chunk: ChunkTask
+    stream: StreamPlan
+    n_variables: int
+
+    def new_counts(self) -> StreamCounts:
+        """Return zeroed integer accumulators for this run."""
+        return empty_counts(self.stream, self.n_variables, self.chunk.table.n_params)
+
+    def moments_shape(self) -> tuple[int, int, int]:
+        """Shape of one chunk's moments: (kept variables, years, 2)."""
+        return (self.n_variables, len(self.stream.years), 2)
+
+
+class RunSetup(NamedTuple):
+    """A run planned before sampling: the task every chunk runs, the layout, and the names of the output."""
+
+    task: ChunkTask
+    layout: ChunkLayout
+    parameter_names: list[str]
+    variables: list[str]
+    years: np.ndarray
+
+
+class StreamSetup(NamedTuple):
+    """A streaming run planned before sampling, its histogram ranges included (the pilot is chunk 0)."""
+
+    task: StreamTask
+    run: RunSetup
+    thresholds: list[ThresholdSpec]
+    costs: list[CostSpec]
+
+    def finish(self, counts: StreamCounts, moments: np.ndarray, seconds: float) -> StreamRun:
+        """Return the run from its merged counts and its moments summed in chunk order."""
+        run = self.run
+        return StreamRun(
+            counts=counts,
+            moments=moments,
+            stream=self.task.stream,
+            thresholds=self.thresholds,
+            costs=self.costs,
+            parameter_names=run.parameter_names,
+            variables=run.variables,
+            years=run.years,
+            layout=run.layout,
+            seconds=seconds,
+        )
+
+
+def setup_run(scenario: Scenario, n_draws: int, seed: int = 0, chunk_size: int = DEFAULT_CHUNK_SIZE) -> RunSetup:
+    """Plan a run: split the draws into chunks and encode the scenario for the kernels (no sampling)."""
+    layout = chunk_layout(n_draws, chunk_size)
+    table, names, plan, variables = compile_plan(scenario)
+    return RunSetup(ChunkTask(seed, layout.chunk_length, table, plan), layout, names, variables, year_grid(scenario))
+
+
+def setup_stream(
+    scenario: Scenario,
+    n_draws: int,
+    seed: int = 0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    thresholds: list[ThresholdSpec] | None = None,
+    costs: list[CostSpec] | None = None,
+) -> StreamSetup:
+    """Plan a streaming run, sampling the pilot (chunk 0) that sets the histogram ranges.
+
+    The plan depends only on (scenario, seed, chunk size, thresholds, costs), so it is
+    made once, where the run starts, and every worker gets the same one.
+    """
+    thresholds = list(thresholds or [])
+    costs = list(costs or [])
+    run = setup_run(scenario, n_draws, seed, chunk_size)
+    task = run.task
+    stream = build_stream_plan(
+        scenario, thresholds, costs, task.table, run.parameter_names, task.plan, seed, task.chunk_length
+    )
+    return StreamSetup(StreamTask(task, stream, len(run.variables)), run, thresholds, costs)
+
+
+def sample_chunk(task: ChunkTask, k: int, parameters: np.ndarray, trajectories: np.ndarray) -> None:
+    """Sample chunk ``k`` into ``parameters`` and ``trajectories``.
+
+    Parameters
+    ----------
+    task : ChunkTask
+    k : int
+        Chunk index.
+    parameters : ndarray, shape (n_params, chunk_length)
+        Receives the parameter draws [canonical units].
+    trajectories : ndarray, shape (n_kept, chunk_length, n_years)
+        Receives log10 of each kept variable. Both arrays must be C-contiguous: the
+        kernels are compiled for that one layout.
+    """
+    draw_parameters(chunk_generator(task.seed, k), task.table, parameters)
+    propagate(parameters, task.plan, trajectories)
+
+
+def sample_chunks(task: ChunkTask, first: int, count: int, n_kept: int, n_years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample chunks ``first .. first + count - 1``, as :func:`simulate` samples each of them.
+
+    Returns
+    -------
+    parameters : ndarray, shape (n_params, count, chunk_length)
+        [canonical units]
+    trajectories : ndarray, shape (n_kept, count, chunk_length, n_years)
+        log10 of each kept variable.
+    """
+    shape = (task.table.n_params, task.chunk_length)
+    parameters = np.empty((shape[0], count, shape[1]))
+    trajectories = np.empty((n_kept, count, task.chunk_length, n_years))
+    for i in range(count):
+        chunk_parameters, chunk_trajectories = np.empty(shape), np.empty((n_kept, task.chunk_length, n_years))
+        sample_chunk(task, first + i, chunk_parameters, chunk_trajectories)
+        parameters[:, i] = chunk_parameters
+        trajectories[:, i] = chunk_trajectories
+    return parameters, trajectories
+
+
+def stream_chunk_moments(task: StreamTask, k: int, counts: StreamCounts, params: np.ndarray) -> np.ndarray:
+    """Add chunk ``k`` into ``counts`` (``params`` is scratch); return its own moments, shape (n_kept, n_years, 2)."""
+    moments = np.zeros(task.moments_shape())
+    chunk = task.chunk
+    stream_chunk(chunk_generator(chunk.seed, k), chunk.table, chunk.plan, task.stream, counts, moments, params)
+    return moments
+
+
+def stream_chunks(task: StreamTask, first: int, count: int) -> tuple[StreamCounts, np.ndarray]:
+    """Stream chunks ``first .. first + count - 1`` into one set of counts.
+
+    Returns
+    -------
+    counts : StreamCounts
+        The chunks' integer accumulators, summed (exact: they merge in any order).
+    moments : ndarray, shape (count, n_kept, n_years, 2)
+        Each chunk's own sums and sums of squares, to be added in chunk order.
+    """
+    counts = task.new_counts()
+    params = np.empty((task.chunk.table.n_params, task.chunk.chunk_length))
+    moments = [stream_chunk_moments(task, first + i, counts, params) for i in range(count)]
+    return counts, np.stack(moments)
+
+
+#: Target size of one block of one trajectory variable in a lazy run, and of one zarr chunk [bytes].
+BLOCK_BYTES = 32 * 2**20
+
+
+def chains_per_block(chunk_length: int, n_years: int) -> int:
+    """Whole chunks (chains) per block of a lazy run and per zarr chunk: about :data:`BLOCK_BYTES` of one variable.
+
+    One chunk of the baseline (65,536 draws x 36 years) is 18.9 MB, so a block is one chunk.
+    """
+    return max(1, BLOCK_BYTES // (8 * chunk_length * n_years))
+
+
 def materialized_bytes(scenario: Scenario, n_draws: int) -> int:
     """Memory that materialized mode needs for ``n_draws`` [bytes]."""
     n_params = len(scenario.all_priors())
@@ -136,19 +323,17 @@ def simulate(
     -------
     RawRun
     """
-    layout = chunk_layout(n_draws, chunk_size)
-    table, names, plan, variables = compile_plan(scenario)
-    years = year_grid(scenario)
-    parameters = np.empty((table.n_params, layout.n_chunks, layout.chunk_length))
+    setup = setup_run(scenario, n_draws, seed, chunk_size)
+    task, layout, variables, years = setup.task, setup.layout, setup.variables, setup.years
+    parameters = np.empty((task.table.n_params, layout.n_chunks, layout.chunk_length))
     # Chunk-major, so that each chunk's block is contiguous: the kernels then run on the
     # same C-contiguous arrays in both modes, and compile once (a strided view would
     # compile a second version, whose loops do not vectorize).
     by_chunk = np.empty((layout.n_chunks, len(variables), layout.chunk_length, len(years)))
 
     def run_chunk(k: int) -> None:
-        chunk_parameters = np.empty((table.n_params, layout.chunk_length))
-        draw_parameters(chunk_generator(seed, k), table, chunk_parameters)
-        propagate(chunk_parameters, plan, by_chunk[k])
+        chunk_parameters = np.empty((task.table.n_params, layout.chunk_length))
+        sample_chunk(task, k, chunk_parameters, by_chunk[k])
         parameters[:, k] = chunk_parameters
 
     started = time.perf_counter()
@@ -156,7 +341,7 @@ def simulate(
         pass
     return RawRun(
         parameters=parameters,
-        parameter_names=names,
+        parameter_names=setup.parameter_names,
         trajectories=by_chunk.transpose(1, 0, 2, 3),
         variables=variables,
         years=years,
@@ -200,43 +385,25 @@ def simulate_stream(
     -------
     StreamRun
     """
-    thresholds = list(thresholds or [])
-    costs = list(costs or [])
-    layout = chunk_layout(n_draws, chunk_size)
-    table, names, plan, variables = compile_plan(scenario)
-    years = year_grid(scenario)
     started = time.perf_counter()
-    stream = build_stream_plan(scenario, thresholds, costs, table, names, plan, seed, layout.chunk_length)
-
+    setup = setup_stream(scenario, n_draws, seed, chunk_size, thresholds, costs)
+    task = setup.task
     local = threading.local()
     all_counts: list[StreamCounts] = []
     lock = threading.Lock()
 
     def run_chunk(k: int) -> np.ndarray:
         if not hasattr(local, "counts"):
-            local.counts = empty_counts(stream, len(variables), table.n_params)
-            local.params = np.empty((table.n_params, layout.chunk_length))
+            local.counts = task.new_counts()
+            local.params = np.empty((task.chunk.table.n_params, task.chunk.chunk_length))
             with lock:
                 all_counts.append(local.counts)
-        moments = np.zeros((len(variables), len(years), 2))
-        stream_chunk(chunk_generator(seed, k), table, plan, stream, local.counts, moments, local.params)
-        return moments
+        return stream_chunk_moments(task, k, local.counts, local.params)
 
-    total = np.zeros((len(variables), len(years), 2))
-    for moments in in_chunk_order(run_chunk, layout, threads, progress):
+    total = np.zeros(task.moments_shape())
+    for moments in in_chunk_order(run_chunk, setup.run.layout, threads, progress):
         total += moments
     counts = all_counts[0]
     for other in all_counts[1:]:
         counts.add(other)
-    return StreamRun(
-        counts=counts,
-        moments=total,
-        stream=stream,
-        thresholds=thresholds,
-        costs=costs,
-        parameter_names=names,
-        variables=variables,
-        years=years,
-        layout=layout,
-        seconds=time.perf_counter() - started,
-    )
+    return setup.finish(counts, total, time.perf_counter() - started)

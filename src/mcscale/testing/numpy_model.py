@@ -13,8 +13,12 @@ This module re-implements the model equations (README, "The model") without the 
 It deliberately shares no code with :mod:`mcscale.sim.kernels` or
 :func:`mcscale.sim.encode.build_model_plan`; only the :class:`mcscale.Scenario` dataclass
 (the parsed, validated file) is read. The sampler does not reproduce the engine's
-random stream: it draws the same distributions, not the same numbers. Nothing imports
-this module at ``import mcscale`` time.
+random stream: it draws the same distributions, not the same numbers; given the same
+normals (:func:`numpy_params_from_normals`) it computes the same values. The families
+the engine tabulates (beta, gamma, pert, triangular, student_t, log_student_t,
+metalog) are computed here exactly, with ``scipy.stats`` (the metalog with its own
+least-squares fit and root finding), not through a table. Nothing imports this module
+at ``import mcscale`` time.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from mcscale.model.scenario import Scenario
 __all__ = [
     "QUANTILES",
     "NumpyRun",
+    "numpy_params_from_normals",
     "numpy_run",
     "numpy_sample_params",
     "numpy_trajectories",
@@ -243,12 +248,91 @@ def numpy_trajectories(
 # --------------------------------------------------------------------------- #
 
 
+_SCIPY_FAMILIES = ("beta", "gamma", "pert", "triangular", "student_t", "log_student_t")
+
+
+def _frozen(spec: PriorSpec):  # noqa: ANN202 (a scipy.stats frozen distribution)
+    """Return the scipy.stats distribution of the value (of its natural log for log_student_t)."""
+    from scipy import stats
+
+    q = spec.params
+    if spec.dist == "beta":
+        return stats.beta(q["alpha"], q["beta"])
+    if spec.dist == "gamma":
+        return stats.gamma(q["shape"], scale=q["scale"])
+    if spec.dist == "pert":  # Vose, "Risk Analysis" (2008): a beta on [min, max]
+        width = q["max"] - q["min"]
+        a = 1.0 + q["lambda"] * (q["mode"] - q["min"]) / width
+        b = 1.0 + q["lambda"] * (q["max"] - q["mode"]) / width
+        return stats.beta(a, b, loc=q["min"], scale=width)
+    if spec.dist == "triangular":
+        width = q["high"] - q["low"]
+        return stats.triang((q["mode"] - q["low"]) / width, loc=q["low"], scale=width)
+    if spec.dist == "student_t":
+        return stats.t(q["df"], loc=q["loc"], scale=q["scale"])
+    return stats.t(q["df"], loc=q["mu"], scale=q["sigma"])  # log_student_t: of ln(value)
+
+
+def _metalog_basis(p: np.ndarray, k: int) -> np.ndarray:
+    """Keelin's (2016) metalog basis, shape (len(p), k): 1, L, (p-1/2) L, p-1/2, (p-1/2)^2, (p-1/2)^2 L, ..."""
+    p = np.asarray(p, dtype=float)
+    logit = np.log(p / (1.0 - p))
+    c = p - 0.5
+    columns = []
+    for j in range(1, k + 1):
+        if j == 1:
+            columns.append(np.ones_like(p))
+        elif j == 2:
+            columns.append(logit)
+        elif j == 3:
+            columns.append(c * logit)
+        elif j == 4:
+            columns.append(c)
+        elif j % 2:
+            columns.append(c ** ((j - 1) // 2))
+        else:
+            columns.append(c ** (j // 2 - 1) * logit)
+    return np.column_stack(columns)
+
+
+def _metalog(spec: PriorSpec, p: np.ndarray) -> np.ndarray:
+    """Metalog quantile (log10 of the value where ``log10``), refitted here from the table."""
+    probs = np.array([pr for pr, _ in spec.points])
+    values = np.array([v for _, v in spec.points])
+    k = int(spec.params["terms"])
+    coefficients = np.linalg.lstsq(_metalog_basis(probs, k), values, rcond=None)[0]
+    return _metalog_basis(np.atleast_1d(p), k) @ coefficients
+
+
+def _metalog_cdf(spec: PriorSpec, x: float) -> float:
+    from scipy import optimize
+
+    target = math.log10(x) if spec.log10 else x
+    if spec.log10 and x <= 0:
+        return 0.0
+
+    def excess(log_odds: float) -> float:
+        return float(_metalog(spec, np.array([1.0 / (1.0 + math.exp(-log_odds))]))[0]) - target
+
+    if excess(-35.0) >= 0:
+        return 0.0
+    if excess(35.0) <= 0:
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-optimize.brentq(excess, -35.0, 35.0, xtol=1e-13)))
+
+
 def _cdf(spec: PriorSpec, x: float) -> float:
     """CDF of an untruncated prior at ``x`` [written units] (not for mixture or lookup)."""
     if x == -math.inf:
         return 0.0
     if x == math.inf:
         return 1.0
+    if spec.dist in _SCIPY_FAMILIES:
+        if spec.dist == "log_student_t":
+            return float(_frozen(spec).cdf(math.log(x))) if x > 0 else 0.0
+        return float(_frozen(spec).cdf(x))
+    if spec.dist == "metalog":
+        return _metalog_cdf(spec, x)
     q = spec.params
     if spec.dist == "normal":
         return float(special.ndtr((x - q["mean"]) / q["sd"]))
@@ -279,6 +363,8 @@ def _cdf(spec: PriorSpec, x: float) -> float:
 
 def _inverse_cdf(spec: PriorSpec, u: np.ndarray) -> np.ndarray:
     """Inverse CDF of an untruncated parametric or percentile prior [written units]."""
+    if spec.dist in _SCIPY_FAMILIES + ("metalog",):
+        return _inverse_cdf_tails(spec, u, 1.0 - u)
     q = spec.params
     if spec.dist in ("normal", "lognormal"):
         z = special.ndtri(np.clip(u, _U_EDGE, 1.0 - 2.0**-53))
@@ -297,9 +383,42 @@ def _inverse_cdf(spec: PriorSpec, u: np.ndarray) -> np.ndarray:
     raise ValueError(f"no inverse CDF for a {spec.dist} prior")
 
 
+def _tails(spec: PriorSpec, x: float) -> tuple[float, float]:
+    """``(F(x), 1 - F(x))`` of a scipy.stats family (each from scipy, accurate in its tail) or a metalog."""
+    if x == -math.inf:
+        return 0.0, 1.0
+    if x == math.inf:
+        return 1.0, 0.0
+    if spec.dist == "metalog":
+        f = _metalog_cdf(spec, x)
+        return f, 1.0 - f
+    if spec.dist == "log_student_t":
+        if x <= 0:
+            return 0.0, 1.0
+        x = math.log(x)
+    frozen = _frozen(spec)
+    return float(frozen.cdf(x)), float(frozen.sf(x))
+
+
+def _inverse_cdf_tails(spec: PriorSpec, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a scipy.stats family or a metalog at ``p`` (``q = 1 - p``): ppf(p) to the median, then isf(q)."""
+    p, q = np.atleast_1d(np.asarray(p, dtype=float)), np.atleast_1d(np.asarray(q, dtype=float))
+    if spec.dist == "metalog":
+        v = _metalog(spec, np.clip(np.where(p <= 0.5, p, 1.0 - q), _U_EDGE, 1.0 - 2.0**-53))
+        return 10.0**v if spec.log10 else v
+    frozen = _frozen(spec)
+    v = np.where(p <= 0.5, frozen.ppf(np.minimum(p, 0.5)), frozen.isf(np.minimum(q, 0.5)))
+    return np.exp(v) if spec.dist == "log_student_t" else v
+
+
 def _truncated(spec: PriorSpec, z: np.ndarray) -> np.ndarray:
     """Values of a (possibly truncated) non-mixture prior driven by standard normals ``z``."""
     truncated = math.isfinite(spec.lower) or math.isfinite(spec.upper)
+    if spec.dist in _SCIPY_FAMILIES + ("metalog",):
+        f_low, s_low = _tails(spec, spec.lower)
+        f_high, s_high = _tails(spec, spec.upper)
+        mass = s_low - s_high if s_low < 0.5 else f_high - f_low
+        return _inverse_cdf_tails(spec, f_low + mass * special.ndtr(z), s_high + mass * special.ndtr(-z))
     q = spec.params
     if not truncated and spec.dist == "normal":
         return q["mean"] + q["sd"] * z
@@ -343,6 +462,48 @@ def _lookup(spec: PriorSpec, source: np.ndarray) -> np.ndarray:
     return np.interp(key, xs, ys)
 
 
+def numpy_params_from_normals(
+    scenario: Scenario, z: dict[str, np.ndarray], n_draws: int | None = None
+) -> dict[str, np.ndarray]:
+    """Every prior's values given the copula's (correlated) standard normal of each sampled prior.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    z : dict of str to ndarray
+        The normal that drives each sampled prior (every prior but fixed and lookup
+        ones), by name, each of shape (n_draws,).
+    n_draws : int, optional
+        Number of draws; needed only when no prior is sampled.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Every prior by name, shape (n_draws,), in canonical units [year, USD, FLOP].
+    """
+    priors = scenario.all_priors()
+    if n_draws is None:
+        n_draws = len(next(iter(z.values()))) if z else 1
+    out: dict[str, np.ndarray] = {}
+    for name, spec in priors.items():
+        if spec.dist == "mixture":
+            out[name] = _mixture(spec, np.asarray(z[name], dtype=float))
+        elif spec.dist == "fixed":
+            out[name] = np.full(n_draws, spec.params["value"] * spec.scale)
+        elif spec.dist != "lookup":
+            out[name] = _truncated(spec, np.asarray(z[name], dtype=float)) * spec.scale
+
+    def resolve(name: str) -> np.ndarray:
+        if name not in out:
+            spec = priors[name]
+            out[name] = _lookup(spec, resolve(spec.of)) * spec.scale
+        return out[name]
+
+    for name in priors:
+        resolve(name)
+    return {name: out[name] for name in priors}
+
+
 def numpy_sample_params(scenario: Scenario, n_draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Sample every prior of a scenario with vectorized numpy.
 
@@ -373,27 +534,7 @@ def numpy_sample_params(scenario: Scenario, n_draws: int, rng: np.random.Generat
         for a, b, rho in scenario.correlations:
             matrix[column[a], column[b]] = matrix[column[b], column[a]] = 2.0 * math.sin(math.pi * rho / 6.0)
         z = z @ np.linalg.cholesky(matrix).T
-
-    out: dict[str, np.ndarray] = {}
-    for i, name in enumerate(sampled):
-        spec = priors[name]
-        if spec.dist == "mixture":
-            out[name] = _mixture(spec, z[:, i])
-        else:
-            out[name] = _truncated(spec, z[:, i]) * spec.scale
-    for name, spec in priors.items():
-        if spec.dist == "fixed":
-            out[name] = np.full(n_draws, spec.params["value"] * spec.scale)
-
-    def resolve(name: str) -> np.ndarray:
-        if name not in out:
-            spec = priors[name]
-            out[name] = _lookup(spec, resolve(spec.of)) * spec.scale
-        return out[name]
-
-    for name in priors:
-        resolve(name)
-    return {name: out[name] for name in priors}
+    return numpy_params_from_normals(scenario, {name: z[:, i] for i, name in enumerate(sampled)}, n_draws)
 
 
 # --------------------------------------------------------------------------- #

@@ -47,6 +47,7 @@ __all__ = [
     "scenario_metrics",
     "threshold_exceedance",
     "threshold_label",
+    "to_json",
     "tornado",
 ]
 
@@ -659,3 +660,62 @@ def tornado(result: TornadoResult, scenario: str, max_bars: int | None = None) -
         seed=result.seed,
         conditional=result.conditional,
     )
+
+
+# --------------------------------------------------------------------------- #
+# JSON, for figures drawn in a browser                                         #
+# --------------------------------------------------------------------------- #
+
+
+def _json_value(value: object) -> object:
+    """Return ``value`` in JSON types: arrays as lists, non-finite numbers as None, float dict keys as text."""
+    import dataclasses
+    import math
+
+    if isinstance(value, Answer):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_json(value)
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {(f"{k:g}" if isinstance(k, float) else str(k)): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(data: object) -> dict[str, object]:
+    """Return what a figure shows (a :class:`Fan`, :class:`Exceedance`, :class:`Crossing`, ...) as JSON types.
+
+    The browser page of ``mcscale explore`` draws its figures from this, so they show
+    the same numbers as the PNG figures drawn from the same dataclasses.
+
+    Parameters
+    ----------
+    data : dataclass instance
+        Any of this module's dataclasses.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "fan", <field>: <value>, ...}``: every field, with arrays as lists,
+        non-finite numbers (a crossing year past the horizon) as None, the float keys of
+        band edges as text (``"0.5"``), an :class:`~mcscale.results.answer.Answer` as
+        its ``to_dict()``; a :class:`Crossing` adds ``p_never`` and ``p_never_mcse``.
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(data) or isinstance(data, type):
+        raise TypeError(f"expected one of chartdata's dataclasses, got {type(data).__name__}")
+    out: dict[str, object] = {"kind": type(data).__name__.lower()}
+    for item in dataclasses.fields(data):
+        out[item.name] = _json_value(getattr(data, item.name))
+    if isinstance(data, Crossing):
+        out["p_never"] = _json_value(data.p_never)
+        out["p_never_mcse"] = _json_value(data.p_never_mcse)
+    return out

@@ -19,6 +19,7 @@ __all__ = [
     "GROWTH_HARDWARE",
     "GROWTH_SPEND",
     "KIND_CODES",
+    "KIND_TABULATED",
     "N_VALUES",
     "N_VARIABLES",
     "PHYSICAL_FLOP",
@@ -77,6 +78,11 @@ KIND_LOGUNIFORM = 4
 KIND_PERCENTILES = 5
 KIND_MIXTURE = 6
 KIND_LOOKUP = 7
+#: A quantile function tabulated over the normal score z (beta, gamma, pert, triangular,
+#: student_t, log_student_t, metalog): ``a`` is the first grid z, ``b`` 1 / the spacing,
+#: ``table_y`` the values (log10 of them where ``log10``), ``table_x`` the slopes times
+#: the spacing, for cubic Hermite interpolation.
+KIND_TABULATED = 8
 #: Distribution name -> kind code.
 KIND_CODES: dict[str, int] = {
     "fixed": KIND_FIXED,
@@ -87,6 +93,13 @@ KIND_CODES: dict[str, int] = {
     "percentiles": KIND_PERCENTILES,
     "mixture": KIND_MIXTURE,
     "lookup": KIND_LOOKUP,
+    "beta": KIND_TABULATED,
+    "gamma": KIND_TABULATED,
+    "pert": KIND_TABULATED,
+    "triangular": KIND_TABULATED,
+    "student_t": KIND_TABULATED,
+    "log_student_t": KIND_TABULATED,
+    "metalog": KIND_TABULATED,
 }
 
 #: Draws propagated together: every per-year loop runs over a block, so the compiler

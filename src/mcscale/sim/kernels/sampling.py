@@ -15,14 +15,16 @@ from mcscale.sim.kernels.codes import (
     KIND_MIXTURE,
     KIND_NORMAL,
     KIND_PERCENTILES,
+    KIND_TABULATED,
     KIND_UNIFORM,
 )
-from mcscale.sim.kernels.special import jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
+from mcscale.sim.kernels.special import inline_jit, jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
 
 __all__ = ["draw_parameters", "parameters_from_normals", "sample_normals"]
 
 _U_MIN = 1e-300
 _U_MAX = 1.0 - 2.0**-53
+_LN10 = math.log(10.0)
 
 
 @jit
@@ -38,6 +40,25 @@ def _interp_clamped(x: float, xs: np.ndarray, ys: np.ndarray, start: int, length
         i += 1
     w = (x - xs[i]) / (xs[i + 1] - xs[i])
     return ys[i] + w * (ys[i + 1] - ys[i])
+
+
+@inline_jit
+def _tabulated(
+    z: float, z0: float, inv_step: float, values: np.ndarray, slopes: np.ndarray, first: int, last: int
+) -> float:
+    """Cubic Hermite interpolation of a tabulated quantile function at normal score ``z``, clamped at the ends.
+
+    The grid is ``z0 + i / inv_step`` for ``i = 0 .. last``; ``values[first + i]`` and
+    ``slopes[first + i]`` (d(value)/dz times the spacing) describe point ``i``. No
+    search: the interval is computed, so loops over draws vectorize (gathers).
+    """
+    t = min(max((z - z0) * inv_step, 0.0), float(last))
+    i = min(int(t), last - 1)
+    s = t - i
+    k = first + i
+    y0, y1, d0, d1 = values[k], values[k + 1], slopes[k], slopes[k + 1]
+    delta = y1 - y0
+    return y0 + s * (d0 + s * ((3.0 * delta - 2.0 * d0 - d1) + s * (d0 + d1 - 2.0 * delta)))
 
 
 @jit
@@ -76,6 +97,10 @@ def _from_uniform(
         v = _interp_clamped(u, table_x, table_y, table_start[row], table_len[row])
         if log10[row]:
             v = 10.0**v
+    elif kind[row] == KIND_TABULATED:  # a mixture component: back to its normal score
+        v = _tabulated(ndtri_call(u), a[row], b[row], table_y, table_x, table_start[row], table_len[row] - 1)
+        if log10[row]:
+            v = math.exp(v * _LN10)
     else:
         v = _parametric(kind[row], a[row], b[row], u)
     return v * scale[row]
@@ -106,6 +131,15 @@ def _draw_row(row: int, z: np.ndarray, n: int, prior, out: np.ndarray, start: in
             else:
                 v = _interp_clamped(key, table_x, table_y, first, length)
             target[j] = v * scale
+    elif kind == KIND_TABULATED:  # truncation included in the table
+        values, slopes, first, last = prior.table_y, prior.table_x, prior.table_start[row], prior.table_len[row] - 1
+        for j in range(n):
+            target[j] = _tabulated(z[j], a, b, values, slopes, first, last)
+        if prior.log10[row]:
+            for j in range(n):
+                target[j] = vectorizable_exp(target[j] * _LN10)
+        for j in range(n):
+            target[j] *= scale
     elif not prior.truncated[row] and kind == KIND_NORMAL:
         for j in range(n):
             target[j] = (a + b * z[j]) * scale
