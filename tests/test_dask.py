@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +48,13 @@ def start_cluster(n_workers: int) -> tuple[LocalCluster, Client]:
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # HTTP routes on a free loopback port, not 8787
     )
     client = Client(cluster)
-    client.run(importlib.import_module, "mcscale.sim.dask_executor")  # each worker's imports and kernels, once
+    client.run(importlib.import_module, "mcscale.sim.dask_executor")  # each worker imports mcscale now, not in a test
     return cluster, client
 
 
 def stop_cluster(cluster: LocalCluster, client: Client) -> None:
     client.close()
-    with warnings.catch_warnings():
-        # a worker slow to stop on a busy 2-core machine is killed by its nanny, which may leave
-        # the worker's sockets to the garbage collector: nothing the tests check
-        warnings.simplefilter("ignore", ResourceWarning)
-        cluster.close()
+    cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +142,7 @@ def test_moments_are_added_in_chunk_order_whatever_order_batches_arrive_in():
 
 
 def test_task_size_keeps_threads_busy_and_tasks_bounded():
-    assert dask_executor.task_chunks(20, 2) == 2
+    assert dask_executor.task_chunks(20, 2) == 2  # four tasks per thread
     assert dask_executor.task_chunks(10**5, 2) == dask_executor.MAX_CHUNKS_PER_TASK
     assert dask_executor.task_chunks(3, 64) == 1
 
@@ -290,8 +285,9 @@ def test_cli_writes_zarr_on_a_cluster_and_answers_from_it(client2, tmp_path, cap
         assert main(["query", "--from", str(path), QUESTIONS[0], QUESTIONS[4]]) == 0
         answers.append(capsys.readouterr().out)
     assert answers[0] == answers[1]
-    (tmp_path / "other").mkdir()
-    assert main(["run", "baseline", "--draws", "100", "-o", str(tmp_path / "other.zarr")]) == 0  # replaces nothing
+    assert main(["run", "baseline", "--draws", "100", "-o", str(out)]) == 0  # a store is replaced
+    assert mcscale.open_result(out).n_draws == 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc", "run.zarr"]  # no temporary left
     (tmp_path / "not.zarr").mkdir()
     (tmp_path / "not.zarr" / "keep.txt").write_text("mine")
     assert main(["run", "baseline", "--draws", "100", "-o", str(tmp_path / "not.zarr")]) == 2
@@ -314,6 +310,15 @@ def test_cluster_without_dask_says_how_to_install_it(monkeypatch, capsys):
     assert main([*args, "--cluster", "local:2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--cluster needs dask.distributed" in err[0] and "pip install 'mcscale[dask]'" in err[0]
+
+
+def test_bad_input_fails_before_a_cluster_starts(monkeypatch, capsys):
+    def refuse(**_: object) -> None:
+        raise AssertionError("a cluster was started")
+
+    monkeypatch.setattr(dask_executor, "connect", refuse)
+    assert main(["query", "baseline", "P(effective_flops >= 1e31 by 2030)", "--cluster", "local:2"]) == 2
+    assert "cannot parse question" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["local", "local:0", "remote:2", "local:x"])

@@ -7,6 +7,7 @@ functions that sample.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib.util
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from mcscale.model.scenario import Scenario
     from mcscale.query import Query
     from mcscale.results.base import Result
@@ -111,7 +114,7 @@ def check_output(path: str | None) -> Path | None:
         _check_store(out)
     elif out.is_dir():
         raise UsageError(f"{out}: is a directory")
-    if out.exists() and not out.is_file():
+    elif out.exists() and not out.is_file():
         raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
@@ -145,8 +148,15 @@ def _mode(args: argparse.Namespace, scenario: Scenario, n_draws: int) -> str:
     return "materialized"
 
 
-def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, queries: Sequence[Query] = ()) -> Result:
-    """Sample ``scenario`` as the command-line options say; a streaming run counts ``queries``."""
+def run_scenario(
+    args: argparse.Namespace, scenario: Scenario, n_draws: int, queries: Sequence[Query] = (), keep_lazy: bool = False
+) -> Result:
+    """Sample ``scenario`` as the command-line options say; a streaming run counts ``queries``.
+
+    A materialized run on a cluster is lazy: it is loaded here, in one pass, so that the
+    command's answers do not sample it again each, unless ``keep_lazy`` (``run``, which
+    prints the summary and may write zarr, both done on the cluster).
+    """
     from mcscale.api import run
     from mcscale.query import stream_specs
     from mcscale.sim.engine import compile_seconds
@@ -157,7 +167,7 @@ def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, que
         note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
         print(f"mcscale: {note}", file=sys.stderr)
     thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
-    return run(
+    result = run(
         scenario,
         n_draws=n_draws,
         seed=args.seed,
@@ -166,8 +176,9 @@ def run_scenario(args: argparse.Namespace, scenario: Scenario, n_draws: int, que
         thresholds=thresholds,
         costs=costs,
         progress=_progress_bar(scenario.name),
-        client=getattr(args, "client", None),
+        client=args.cluster_client() if hasattr(args, "cluster_client") else None,
     )
+    return result if keep_lazy else result.load()
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None] | None:
@@ -253,10 +264,11 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
 
 
 def with_cluster(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run ``handler`` on the dask cluster that --cluster or --scheduler names, as ``args.client``.
+    """Run ``handler`` with the dask cluster that --cluster or --scheduler names, as ``args.cluster_client()``.
 
-    A local cluster is started for the command and closed after it. A run the cluster
-    cannot finish prints one line and exits :data:`EXIT_FAILED`, having written nothing.
+    The cluster is started (or reached) when the command first samples, after its input
+    is checked, and closed when the command ends. A run the cluster cannot finish prints
+    one line and exits :data:`EXIT_FAILED`, having written nothing.
     """
 
     @functools.wraps(handler)
@@ -268,12 +280,20 @@ def with_cluster(handler: Callable[[argparse.Namespace], int]) -> Callable[[argp
         except ImportError as exc:
             flag = "--cluster" if args.cluster is not None else "--scheduler"
             raise UsageError(f"{flag} needs dask.distributed ({exc.name or exc} is missing): {INSTALL_DASK}") from None
-        try:
-            with dask_executor.connect(local_workers=args.cluster, address=args.scheduler) as client:
-                args.client = client
+        with contextlib.ExitStack() as stack:
+            clients: list[Client] = []
+
+            def cluster_client() -> Client:
+                if not clients:
+                    connection = dask_executor.connect(local_workers=args.cluster, address=args.scheduler)
+                    clients.append(stack.enter_context(connection))
+                return clients[0]
+
+            args.cluster_client = cluster_client
+            try:
                 return handler(args)
-        except dask_executor.ClusterError as exc:
-            print(f"mcscale: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            except dask_executor.ClusterError as exc:
+                print(f"mcscale: error: {exc}", file=sys.stderr)
+                return EXIT_FAILED
 
     return run

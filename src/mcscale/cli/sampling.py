@@ -86,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if output is not None and output.suffix.lower() not in (".nc", ".nc4", ".zarr"):
         raise UsageError(f"{output}: results are written as netCDF or zarr; use a .nc file name, or .zarr")
     scenario = load_checked_scenario(args.scenario)
-    result = run_scenario(args, scenario, args.draws)
+    result = run_scenario(args, scenario, args.draws, keep_lazy=True)
     _print_summary(result)
     if output is not None:
         if output.suffix.lower() == ".zarr":
