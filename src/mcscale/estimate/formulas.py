@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from mcscale.estimate.chip_table import Chip, chip
 from mcscale.estimate.errors import EstimateError
@@ -243,6 +242,8 @@ def _is_lognormal_or_fixed(spec: PriorSpec) -> bool:
 
 def _closed_form(term: _Term, specs: dict[str, PriorSpec]) -> dict[str, Any] | None:
     """Exact quantiles of one product of powers, where they exist."""
+    from scipy import special
+
     powers: dict[str, float] = {}
     for key, power in term.powers:
         powers[key] = powers.get(key, 0.0) + power

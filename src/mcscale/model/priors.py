@@ -33,7 +33,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -153,6 +152,8 @@ class PriorSpec:
 
     def cdf(self, x: float) -> float:
         """CDF of the untruncated prior at ``x`` [written units] (not for mixture or lookup)."""
+        from scipy import special
+
         if math.isinf(x):
             return 0.0 if x < 0 else 1.0
         p = self.params
@@ -185,6 +186,8 @@ class PriorSpec:
 
     def sf(self, x: float) -> float:
         """Survival function ``1 - cdf(x)`` of the untruncated prior, accurate in the upper tail."""
+        from scipy import special
+
         if self.dist in ("normal", "lognormal") and math.isfinite(x):
             return float(special.ndtr(-self.standard_score(x)))
         if self.dist in TABULATED and math.isfinite(x):
@@ -226,6 +229,8 @@ class PriorSpec:
             ``lognormal``, ``uniform``, ``loguniform`` and the :data:`TABULATED`
             priors (computed with ``scipy.special``, not from the table).
         """
+        from scipy import special
+
         u = np.asarray(u, dtype=float)
         p = self.params
         if self.dist in TABULATED:
@@ -394,6 +399,8 @@ def _family_support(spec: PriorSpec) -> tuple[float, float]:
 
 def _student_t_log_density(df: float, t: np.ndarray) -> np.ndarray:
     """Log density of the standard Student t with ``df`` degrees of freedom (no overflow for huge ``t``)."""
+    from scipy import special
+
     with np.errstate(divide="ignore"):
         log_t2 = 2.0 * np.log(np.abs(t)) - math.log(df)
     return (
@@ -406,6 +413,8 @@ def _student_t_log_density(df: float, t: np.ndarray) -> np.ndarray:
 
 def _cdf_sf(spec: PriorSpec, x: float) -> tuple[float, float]:
     """``(F(x), 1 - F(x))`` of an untruncated tabulated family, each accurate in its own tail."""
+    from scipy import special
+
     p = spec.params
     low, high = _family_support(spec)
     if x <= low:
@@ -464,6 +473,8 @@ def _coordinate(spec: PriorSpec, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarr
     Returns the value (its log10 for :func:`_log_coordinate` families) and d(value)/dp;
     below the median ``p`` is used, above it ``q``, so both tails keep their precision.
     """
+    from scipy import special
+
     p, q = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(q, dtype=float))
     lower = p <= 0.5
     prm = spec.params
@@ -507,6 +518,8 @@ def _coordinate(spec: PriorSpec, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarr
 
 def _tabulate(spec: PriorSpec) -> QuantileTable:
     """Build :meth:`PriorSpec.quantile_table`."""
+    from scipy import special
+
     z = np.linspace(-TABLE_Z, TABLE_Z, TABLE_POINTS)
     step = float(z[1] - z[0])
     low, high, mass = _truncation(spec)
@@ -592,6 +605,8 @@ def metalog_quantile(
 
 
 def _metalog_at_z(coefficients: np.ndarray, z: float) -> float:
+    from scipy import special
+
     return float(metalog_quantile(coefficients, special.ndtr(z), special.ndtr(-z)))
 
 
@@ -639,6 +654,8 @@ def metalog_decreasing(coefficients: np.ndarray) -> tuple[float, float] | None:
         ends (on the grid of :data:`TABLE_POINTS` normal scores in ``[-TABLE_Z,
         TABLE_Z]``), or None when the quantile function increases throughout.
     """
+    from scipy import special
+
     z = np.linspace(-TABLE_Z, TABLE_Z, TABLE_POINTS)
     p, q = special.ndtr(z), special.ndtr(-z)
     value, slope = metalog_quantile(coefficients, p, q, derivative=True)
@@ -675,7 +692,7 @@ def beta_from_quantiles(levels: tuple[float, float], values: tuple[float, float]
         method from a moment-matched start, then from other starts), or None when no
         solution reproduces both quantiles to 1e-9 on the logit scale.
     """
-    from scipy import optimize
+    from scipy import optimize, special
 
     (pl, ph), (xl, xh) = levels, values
     target = np.array([math.log(xl / (1.0 - xl)), math.log(xh / (1.0 - xh))])
@@ -726,7 +743,7 @@ def gamma_from_quantiles(levels: tuple[float, float], values: tuple[float, float
     (float, float) or None
         ``(shape, scale)``, or None when the ratio is beyond that range of shapes.
     """
-    from scipy import optimize
+    from scipy import optimize, special
 
     (pl, ph), (xl, xh) = levels, values
     target = math.log(xh / xl)

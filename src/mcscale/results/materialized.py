@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from mcscale.model.scenario import Scenario
@@ -48,23 +49,26 @@ class MaterializedResult(Result):
     def from_raw(cls, raw: RawRun, scenario: Scenario, seed: int, chunk_size: int) -> MaterializedResult:
         """Assemble the DataTree of a materialized run."""
         layout = raw.layout
-        coords = {"chain": np.arange(layout.n_chunks), "draw": np.arange(layout.chunk_length)}
+        coords = {
+            "chain": _index(np.arange(layout.n_chunks)),
+            "draw": _index(np.arange(layout.chunk_length)),
+        }
         priors = scenario.all_priors()
         prior_vars = {}
         for row, name in enumerate(raw.parameter_names):
             spec = priors[name]
             if spec.is_fixed:
                 continue
-            prior_vars[name] = xr.Variable(
+            prior_vars[name] = _numpy_variable(
                 ("chain", "draw"),
                 raw.parameters[row],
                 attrs={"units": parameter_unit(name), "dist": spec.dist, "prior": json.dumps(spec.written)},
             )
         prior = xr.Dataset(prior_vars, coords=coords, attrs={"fixed_parameters": fixed_parameters(scenario)})
-        year_coords = {**coords, "year": year_coordinate(raw.years)}
+        year_coords = {**coords, "year": _index(year_coordinate(raw.years))}
         trajectories = xr.Dataset(
             {
-                name: xr.Variable(
+                name: _numpy_variable(
                     ("chain", "draw", "year"),
                     raw.trajectories[slot],
                     attrs={"units": f"log10({METRICS[name]})", "log10": 1},
@@ -293,6 +297,18 @@ class MaterializedResult(Result):
             median=physical["50%"],
             details={"effective_flop_quantiles": effective, "effective_flop_mcse": effective_mcse},
         )
+
+
+def _index(values: np.ndarray) -> pd.Index:
+    """Make a coordinate a pandas index already: xarray's casting of an array would import dask (0.2 s)."""
+    return pd.Index(values)
+
+
+def _numpy_variable(
+    dims: str | tuple[str, ...], values: np.ndarray, attrs: dict[str, Any] | None = None
+) -> xr.Variable:
+    """Wrap a numpy array as is: xarray's checks of other array types would import dask.array (0.4 s)."""
+    return xr.Variable(dims, values, attrs=attrs, fastpath=True)
 
 
 def chain_checks(values: np.ndarray) -> dict[str, float]:
