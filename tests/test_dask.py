@@ -17,6 +17,7 @@ import xarray as xr
 from distributed import Client, LocalCluster
 
 import mcscale
+from mcscale.analysis import sensitivity as analysis
 from mcscale.cli import main
 from mcscale.query import ask, parse_question, scenario_references, stream_specs
 from mcscale.sim import dask_executor, engine
@@ -293,6 +294,34 @@ def test_cli_writes_zarr_on_a_cluster_and_answers_from_it(client2, tmp_path, cap
     assert main(["run", "baseline", "--draws", "100", "-o", str(tmp_path / "not.zarr")]) == 2
     assert "exists and is not a zarr store" in capsys.readouterr().err
     assert (tmp_path / "not.zarr" / "keep.txt").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- #
+# Sensitivity on a cluster                                                     #
+# --------------------------------------------------------------------------- #
+
+
+def test_sensitivity_on_two_workers_equals_the_threaded_run(client2, scenario):
+    question = "P(effective_flop >= 1e30 by 2032)"
+    options = {"n_draws": 40_000, "seed": 3}  # 3 evaluation chunks per design matrix: several tasks each
+    local = analysis.tornado(scenario, question, threads=2, **options)
+    remote = analysis.tornado(scenario, question, client=client2, **options)
+    assert [(b.name, b.low, b.high, b.mcse) for b in remote.bars] == [
+        (b.name, b.low, b.high, b.mcse) for b in local.bars
+    ]
+    assert remote.base == local.base
+    local_sobol = analysis.sobol(scenario, question, n_bootstrap=20, threads=1, **options)
+    remote_sobol = analysis.sobol(scenario, question, n_bootstrap=20, client=client2, **options)
+    assert remote_sobol.indices == local_sobol.indices
+
+
+def test_cli_sensitivity_takes_the_scheduler(client2, capsys):
+    args = ["sensitivity", "baseline", "year effective_flop >= 1e30", "--draws", "20000", "--json"]
+    assert main(args) == 0
+    local = capsys.readouterr().out
+    assert main([*args, "--scheduler", client2.scheduler.address]) == 0
+    remote = capsys.readouterr().out
+    assert remote == local and len(local.splitlines()) >= 5  # one JSON record per prior, the same bits
 
 
 # --------------------------------------------------------------------------- #

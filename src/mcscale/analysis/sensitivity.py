@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import special, stats
@@ -47,6 +47,9 @@ from mcscale.sim.kernels.sampling import parameters_from_normals
 from mcscale.sim.kernels.trajectory import propagate
 from mcscale.stats import crossing_years
 from mcscale.units import METRICS, parameter_unit
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "EVALUATION_CHUNK",
@@ -191,8 +194,9 @@ def _indicator(
 class _Model:
     """A scenario's per-draw quantity as a function of a matrix of correlated normals."""
 
-    def __init__(self, scenario: Scenario, quantity: Quantity, threads: int | None) -> None:
+    def __init__(self, scenario: Scenario, quantity: Quantity, threads: int | None, client: Client | None) -> None:
         self.table, self.names, self.plan, self.variables = compile_plan(scenario)
+        self.client = client
         self.n_years = scenario.n_years
         self.quantity = quantity
         self.threads = max(1, threads or default_threads())
@@ -207,20 +211,33 @@ class _Model:
         parameters_from_normals(np.ascontiguousarray(z if z.shape[0] else np.zeros((1, z.shape[1]))), self.table, out)
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the client: a worker evaluates chunks, it does not submit them."""
+        return {**self.__dict__, "client": None}
+
+    def evaluate(self, z: np.ndarray) -> np.ndarray:
+        """Return the per-draw quantity at one chunk of correlated normals ``z`` (n_normals, n)."""
+        parameters = self.parameters(z)
+        trajectories = np.empty((len(self.variables), z.shape[1], self.n_years))
+        propagate(parameters, self.plan, trajectories)
+        return self.quantity.evaluate(trajectories, parameters)
+
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        """Return the per-draw quantity at correlated normals ``z`` (n_normals, n_draws), chunks on threads."""
-        n = z.shape[1]
-        starts = range(0, n, EVALUATION_CHUNK)
+        """Return the per-draw quantity at correlated normals ``z`` (n_normals, n_draws), by chunks.
 
-        def chunk(start: int) -> np.ndarray:
-            part = np.ascontiguousarray(z[:, start : start + EVALUATION_CHUNK])
-            parameters = self.parameters(part)
-            trajectories = np.empty((len(self.variables), part.shape[1], self.n_years))
-            propagate(parameters, self.plan, trajectories)
-            return self.quantity.evaluate(trajectories, parameters)
+        The chunks run on threads, or as tasks on the dask cluster of ``client``; each
+        chunk's values depend on its normals only, so the answers do not depend on where.
+        """
+        parts = [
+            np.ascontiguousarray(z[:, start : start + EVALUATION_CHUNK])
+            for start in range(0, z.shape[1], EVALUATION_CHUNK)
+        ]
+        if self.client is not None:
+            from mcscale.sim.dask_executor import map_in_order
 
-        with ThreadPoolExecutor(min(self.threads, len(starts))) as pool:  # the kernels release the GIL
-            return np.concatenate(list(pool.map(chunk, starts)))
+            return np.concatenate(map_in_order(self.client, self.evaluate, parts))
+        with ThreadPoolExecutor(min(self.threads, len(parts))) as pool:  # the kernels release the GIL
+            return np.concatenate(list(pool.map(self.evaluate, parts)))
 
 
 def _normals(seed: int, stream: int, n_normals: int, n_draws: int) -> np.ndarray:
@@ -323,7 +340,12 @@ def _lookups_of(scenario: Scenario) -> dict[str, tuple[str, ...]]:
 
 
 def tornado(
-    scenario: Scenario, question: str, n_draws: int = 100_000, seed: int = 0, threads: int | None = None
+    scenario: Scenario,
+    question: str,
+    n_draws: int = 100_000,
+    seed: int = 0,
+    threads: int | None = None,
+    client: Client | None = None,
 ) -> TornadoResult:
     """Swing of an answer as each uncertain prior goes from its 5th to its 95th percentile.
 
@@ -338,13 +360,15 @@ def tornado(
         The result is a function of (scenario, question, n_draws, seed) only.
     threads : int, optional
         Threads; the result does not depend on them.
+    client : distributed.Client, optional
+        Evaluate on this dask cluster instead (the same result).
 
     Returns
     -------
     TornadoResult
     """
     started = time.perf_counter()
-    model = _Model(scenario, quantity_of(scenario, question), threads)
+    model = _Model(scenario, quantity_of(scenario, question), threads, client)
     quantity, k = model.quantity, len(model.sampled)
     z = model.cholesky @ _normals(seed, 0, k, n_draws)
     base_values = model(z)
@@ -506,6 +530,7 @@ def sobol(
     seed: int = 0,
     threads: int | None = None,
     n_bootstrap: int = 500,
+    client: Client | None = None,
 ) -> SobolResult:
     """Sobol indices of a question's per-draw quantity, with bootstrap 90% intervals.
 
@@ -521,13 +546,15 @@ def sobol(
         Threads; the result does not depend on them.
     n_bootstrap : int, optional
         Bootstrap resamples of the N rows for the intervals.
+    client : distributed.Client, optional
+        Evaluate on this dask cluster instead (the same result).
 
     Returns
     -------
     SobolResult
     """
     started = time.perf_counter()
-    model = _Model(scenario, quantity_of(scenario, question), threads)
+    model = _Model(scenario, quantity_of(scenario, question), threads, client)
     quantity, k = model.quantity, len(model.sampled)
     groups = correlated_groups(model.correlation)
     a, b = _normals(seed, 1, k, n_draws), _normals(seed, 2, k, n_draws)

@@ -6,7 +6,14 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from mcscale.cli.common import EXIT_OK, load_checked_scenario, non_negative_int, positive_int
+from mcscale.cli.common import (
+    EXIT_OK,
+    add_cluster_options,
+    load_checked_scenario,
+    non_negative_int,
+    positive_int,
+    with_cluster,
+)
 
 if TYPE_CHECKING:
     from mcscale.analysis.sensitivity import Quantity, SobolResult, TornadoResult
@@ -106,20 +113,16 @@ def _print_rows(rows: list[tuple[str, ...]]) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from mcscale.analysis.sensitivity import sobol, tornado
+    from mcscale.analysis.sensitivity import quantity_of, sobol, tornado
 
     scenario = load_checked_scenario(args.scenario)
+    quantity_of(scenario, args.question)  # a bad question fails before a cluster starts
+    client = args.cluster_client() if hasattr(args, "cluster_client") else None
+    options = {"n_draws": args.draws, "seed": args.seed, "threads": args.threads, "client": client}
     if args.method == "tornado":
-        result: Any = tornado(scenario, args.question, n_draws=args.draws, seed=args.seed, threads=args.threads)
+        result: Any = tornado(scenario, args.question, **options)
     else:
-        result = sobol(
-            scenario,
-            args.question,
-            n_draws=args.draws,
-            seed=args.seed,
-            threads=args.threads,
-            n_bootstrap=args.bootstrap,
-        )
+        result = sobol(scenario, args.question, n_bootstrap=args.bootstrap, **options)
     if args.json:
         for record in result.to_records():
             print(json.dumps(record))
@@ -150,4 +153,5 @@ def add_sensitivity_parser(commands: Any) -> None:
     parser.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
     parser.add_argument("--bootstrap", type=positive_int, default=500, help="sobol: bootstrap resamples (default 500)")
     parser.add_argument("--json", action="store_true", help="one JSON object per prior")
-    parser.set_defaults(handler=_cmd_sensitivity)
+    add_cluster_options(parser)
+    parser.set_defaults(handler=with_cluster(_cmd_sensitivity))

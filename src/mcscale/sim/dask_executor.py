@@ -63,6 +63,7 @@ __all__ = [
     "column_quantiles",
     "compute",
     "connect",
+    "map_in_order",
     "simulate",
     "simulate_stream",
     "task_chunks",
@@ -283,6 +284,35 @@ def compute(*collections: Any) -> list[Any]:
         return [pending.result(future) for future in futures]
     finally:
         pending.cancel()
+
+
+def map_in_order(client: Client, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """Apply ``function`` to each item on the cluster; return the values in item order.
+
+    For work that is a pure function of its item (a sensitivity design's chunk of
+    normals): the values, and so any answer made of them, do not depend on the workers.
+
+    Raises
+    ------
+    ClusterError
+        As a run does, when the cluster cannot finish.
+    """
+    run = uuid.uuid4().hex
+    futures = [
+        client.submit(_checked_call, function, item, __version__, key=f"mcscale-map-{run}-{i}", pure=False)
+        for i, item in enumerate(items)
+    ]
+    pending = _Pending(client, futures)
+    try:
+        return [pending.result(future) for future in futures]
+    finally:
+        pending.cancel()
+
+
+def _checked_call(function: Callable[[Any], Any], item: Any, version: str) -> Any:
+    """Worker side of :func:`map_in_order`."""
+    _check_version(version)
+    return function(item)
 
 
 def _check_version(version: str) -> None:
