@@ -367,6 +367,20 @@ def test_the_server_serves_the_page_and_its_files_from_the_package(served):
     assert "script-src 'self'" in headers["Content-Security-Policy"]
 
 
+def test_notebooks_serve_with_mcscale_explore_serve():
+    import mcscale
+
+    server = mcscale.explore.serve("slowdown", port=0, warm=False)
+    try:
+        assert server.host == "127.0.0.1" and server.explorer.scenario.name == "slowdown"
+        status, _, body = request(server, "GET", "/")
+        assert status == 200 and b"<html" in body.lower()
+    finally:
+        server.stop()
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", server.port, timeout=5).request("GET", "/")
+
+
 def test_the_server_answers_the_api(served, explorer):
     status, _, body = request(served, "GET", "/api/scenario")
     assert status == 200 and json.loads(body)["scenario"] == "baseline"

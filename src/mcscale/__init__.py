@@ -41,7 +41,20 @@ _HOMES = {
     "parse_scenario": "mcscale.scenario_file",
     "run": "mcscale.api",
 }
-_SUBPACKAGES = ("estimate", "query", "api", "units", "stats", "model", "sim", "results", "viz", "report", "analysis")
+_SUBPACKAGES = (
+    "estimate",
+    "query",
+    "api",
+    "units",
+    "stats",
+    "model",
+    "sim",
+    "results",
+    "viz",
+    "report",
+    "analysis",
+    "explore",
+)
 
 __all__ = [
     "Answer",

@@ -327,7 +327,7 @@ def serve(
 
     Examples
     --------
-    >>> server = mcscale.report.server.serve("baseline", port=0)  # doctest: +SKIP
+    >>> server = mcscale.explore.serve("baseline", port=0)  # doctest: +SKIP
     >>> server.url  # doctest: +SKIP
     'http://127.0.0.1:40123/'
     >>> server.stop()  # doctest: +SKIP
