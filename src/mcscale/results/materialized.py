@@ -340,7 +340,7 @@ def _summary(trajectories: xr.Dataset) -> xr.Dataset:
         with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:  # numpy sorts without the GIL
             quantiles = list(pool.map(lambda name: column_quantiles(trajectories[name].values, q), names))
     out = {
-        name: xr.Variable(("quantile", "year"), values, attrs=dict(trajectories[name].attrs))
+        name: _numpy_variable(("quantile", "year"), values, attrs=dict(trajectories[name].attrs))
         for name, values in zip(names, quantiles, strict=True)
     }
-    return xr.Dataset(out, coords={"quantile": q, "year": trajectories["year"].values})
+    return xr.Dataset(out, coords={"quantile": _index(q), "year": _index(trajectories["year"].values)})
