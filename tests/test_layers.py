@@ -27,6 +27,7 @@ LAYERS = (
     ("mcscale.analysis",),
     ("mcscale.viz",),
     ("mcscale.report",),
+    ("mcscale.explore",),  # the public name of the explore page, for notebooks
     ("mcscale.bench",),
     ("mcscale.cli",),
     ("mcscale",),
