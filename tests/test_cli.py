@@ -238,7 +238,7 @@ def test_scenarios_lists_the_bundled_scenarios(capsys):
     assert invoke(["scenarios"]) == 0
     out, _ = capsys.readouterr()
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["baseline", "cotra2020", "cotra2022", "eras", "overhang", "slowdown"]
+    assert names == ["baseline", "cotra2020", "cotra2022", "direct-approach", "eras", "overhang", "slowdown"]
     assert "2025-2060" in out
 
 
