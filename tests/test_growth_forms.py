@@ -172,7 +172,12 @@ def test_negative_growth_is_accepted_where_the_model_allows_regress(old, new):
             "hardware.oom_per_year",
             "must be positive, but this normal prior can be -inf; set lower > 0",
         ),
-        ("hardware.percent_per_year = 10", "hardware.percent_per_year = -5", "regimes[0].hardware.percent_per_year", "must be positive"),
+        (
+            "hardware.percent_per_year = 10",
+            "hardware.percent_per_year = -5",
+            "regimes[0].hardware.percent_per_year",
+            "must be positive",
+        ),
         # a percent rate is above -100 (a factor above 0)
         (
             'percent_per_year = { dist = "normal", p5 = -20, p95 = 120, lower = -100 }',
@@ -180,11 +185,31 @@ def test_negative_growth_is_accepted_where_the_model_allows_regress(old, new):
             "spend.percent_per_year",
             "must be greater than -100 (percent per year), this normal prior can be -inf; set lower >= -100",
         ),
-        ("algorithms.oom_per_year = -0.05", "algorithms.percent_per_year = -100", "regimes[0].algorithms.percent_per_year", "got -100"),
+        (
+            "algorithms.oom_per_year = -0.05",
+            "algorithms.percent_per_year = -100",
+            "regimes[0].algorithms.percent_per_year",
+            "got -100",
+        ),
         # the other forms stay positive, and two forms of one rate are one too many
-        ('oom_per_year = { dist = "normal", p5 = -0.2, p95 = 0.7 }', "doubling_time = -2", "algorithms.doubling_time", "must be positive"),
-        ("rate_multiplier = { dist", "doubling_time = 2\nrate_multiplier = { dist", "algorithms", "give doubling_time or oom_per_year, not both"),
-        ('max_gain_oom = { dist = "lognormal", p5 = 1, p95 = 8 }', "max_gain_oom = 3\nmax_gain = 1e3", "algorithms", "give max_gain or max_gain_oom, not both"),
+        (
+            'oom_per_year = { dist = "normal", p5 = -0.2, p95 = 0.7 }',
+            "doubling_time = -2",
+            "algorithms.doubling_time",
+            "must be positive",
+        ),
+        (
+            "rate_multiplier = { dist",
+            "doubling_time = 2\nrate_multiplier = { dist",
+            "algorithms",
+            "give doubling_time or oom_per_year, not both",
+        ),
+        (
+            'max_gain_oom = { dist = "lognormal", p5 = 1, p95 = 8 }',
+            "max_gain_oom = 3\nmax_gain = 1e3",
+            "algorithms",
+            "give max_gain or max_gain_oom, not both",
+        ),
         ('cap_kind = "exponential"', 'cap_kind = "exp"', "spend.cap_kind", "must be one of hard, soft, exponential"),
     ],
 )

@@ -521,7 +521,10 @@ def test_the_reference_gives_units_defaults_and_choices():
     assert rows["reference.flop"].unit == "FLOP"
     assert rows["spend.doubling_time"].unit == "year"
     assert rows["scenario.step"].default == "`1`"
-    assert rows["spend.cap_kind"].default == '`"hard"`' and rows["spend.cap_kind"].accepts == '`"hard"` or `"soft"` or `"exponential"`'
+    assert (
+        rows["spend.cap_kind"].default == '`"hard"`'
+        and rows["spend.cap_kind"].accepts == '`"hard"` or `"soft"` or `"exponential"`'
+    )
     assert rows["scenario.start"].required == "yes" and rows["spend.cap"].required == ""
     assert "estimate" in rows["spend.initial"].required
     assert rows["utilization.value"].accepts.endswith("in (0, 1]")

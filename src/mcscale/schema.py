@@ -107,7 +107,9 @@ KEY_DOCS: dict[str, str] = {
     "spend.cap": "cap on one run's spend in the start year; left out: no cap",
     "spend.cap_gdp_fraction": "cap as a share of world GDP ([economy] gdp), instead of cap",
     "spend.cap_growth_per_year": "growth factor of spend.cap per year; left out: a constant cap",
-    "spend.cap_kind": "`hard`: min(spend, cap); `soft`: spend cap / (spend + cap); `exponential`: cap (1 - exp(-spend / cap))",
+    "spend.cap_kind": (
+        "`hard`: min(spend, cap); `soft`: spend cap / (spend + cap); `exponential`: cap (1 - exp(-spend / cap))"
+    ),
     "economy.gdp": "world GDP in the start year",
     "economy.gdp_growth_per_year": "growth factor of GDP per year; left out: constant",
     "hardware.flop_per_usd": "peak FLOP per USD in the start year, before utilization",
@@ -121,9 +123,13 @@ KEY_DOCS: dict[str, str] = {
     "utilization.value": "achieved / peak FLOP/s; truncated to (0, 1]",
     "algorithms.doubling_time": "doubling time of the algorithmic multiplier",
     "algorithms.growth_per_year": "growth factor of the multiplier per year, instead of doubling_time",
-    "algorithms.oom_per_year": "log10 growth of the multiplier per year, instead of doubling_time; may be negative (regress)",
+    "algorithms.oom_per_year": (
+        "log10 growth of the multiplier per year, instead of doubling_time; may be negative (regress)"
+    ),
     "algorithms.percent_per_year": "percent growth of the multiplier per year, instead of doubling_time; > -100",
-    "algorithms.rate_multiplier": "multiplies the log10 growth rate in every regime (a domain-transfer factor); left out: 1",
+    "algorithms.rate_multiplier": (
+        "multiplies the log10 growth rate in every regime (a domain-transfer factor); left out: 1"
+    ),
     "algorithms.max_gain": "ceiling on the multiplier; left out: none",
     "algorithms.max_gain_oom": "ceiling on the multiplier as log10 of it, instead of max_gain",
     "algorithms.ceiling_kind": "how max_gain applies: `hard` (min), `soft` or `exponential` (as spend.cap_kind)",
@@ -446,8 +452,8 @@ def scenario_reference_markdown() -> str:
 
 _LEFT_TO_THE_VALIDATOR = (
     "numbers in their domain (> 0; utilization in (0, 1]; percent per year > -100); p5 < p95, low < high, "
-    "lower < upper and the like; start < end and a step that divides the grid; mixture weights that sum to 1; percentile "
-    "points that rise; a metalog whose quantile function increases, and beta percentiles in (0, 1); "
+    "lower < upper and the like; start < end and a step that divides the grid; mixture weights that sum to 1; "
+    "percentile points that rise; a metalog whose quantile function increases, and beta percentiles in (0, 1); "
     "that a lookup's source exists and forms no cycle; a correlation matrix that is "
     "positive definite, and pairs of sampled, distinct priors; regime and question years within the "
     "grid, regimes in increasing order; [economy] only with spend.cap_gdp_fraction, which needs "
