@@ -101,7 +101,7 @@ def test_missing_scenario_file_is_a_clean_error(name, tmp_path, capsys, monkeypa
     assert code == 2
     assert out == ""
     lines = stderr_lines(err)
-    names = "baseline, cotra2020, cotra2022, eras, overhang, slowdown"
+    names = "baseline, cotra2020, cotra2022, direct-approach, eras, overhang, slowdown"
     bundled = f" or bundled scenario (bundled: {names})" if name == "missing" else ""
     assert lines == [f"{PREFIX}{name}: no such file{bundled}"]
     assert list(tmp_path.iterdir()) == []
