@@ -101,7 +101,7 @@ def test_missing_scenario_file_is_a_clean_error(name, tmp_path, capsys, monkeypa
     assert code == 2
     assert out == ""
     lines = stderr_lines(err)
-    names = "baseline, cotra2020, cotra2022, eras, overhang, slowdown"
+    names = "baseline, cotra2020, cotra2022, direct-approach, eras, overhang, slowdown"
     bundled = f" or bundled scenario (bundled: {names})" if name == "missing" else ""
     assert lines == [f"{PREFIX}{name}: no such file{bundled}"]
     assert list(tmp_path.iterdir()) == []
@@ -238,7 +238,7 @@ def test_scenarios_lists_the_bundled_scenarios(capsys):
     assert invoke(["scenarios"]) == 0
     out, _ = capsys.readouterr()
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["baseline", "cotra2020", "cotra2022", "eras", "overhang", "slowdown"]
+    assert names == ["baseline", "cotra2020", "cotra2022", "direct-approach", "eras", "overhang", "slowdown"]
     assert "2025-2060" in out
 
 

@@ -215,7 +215,7 @@ def test_repository_scenarios_parse(path):
 
 def test_bundled_scenarios_match_the_repository_copies():
     bundled = bundled_scenarios()
-    assert sorted(bundled) == ["baseline", "cotra2020", "cotra2022", "eras", "overhang", "slowdown"]
+    assert sorted(bundled) == ["baseline", "cotra2020", "cotra2022", "direct-approach", "eras", "overhang", "slowdown"]
     assert sorted(bundled) == [p.stem for p in REPO_SCENARIOS]
     for path in REPO_SCENARIOS:
         assert bundled[path.stem].read_text(encoding="utf-8") == path.read_text(encoding="utf-8")

@@ -459,8 +459,7 @@ def test_each_required_key_is_required_by_both(section, group):
 )
 def test_each_exclusive_pair_is_rejected_by_both(section, pair):
     data = _with_section(section)
-    (other,) = [k for k in pair if k not in data[section]]
-    text = to_toml(mutate(data, {f"{section}.{other}": 1.5}))
+    text = to_toml(mutate(data, {f"{section}.{k}": 1.5 for k in pair if k not in data[section]}))
     with pytest.raises(ScenarioError) as info:
         parse_scenario(text, "bad.toml")
     assert any(path == section and "not both" in m for path, m in info.value.problems)
@@ -522,7 +521,10 @@ def test_the_reference_gives_units_defaults_and_choices():
     assert rows["reference.flop"].unit == "FLOP"
     assert rows["spend.doubling_time"].unit == "year"
     assert rows["scenario.step"].default == "`1`"
-    assert rows["spend.cap_kind"].default == '`"hard"`' and rows["spend.cap_kind"].accepts == '`"hard"` or `"soft"`'
+    assert (
+        rows["spend.cap_kind"].default == '`"hard"`'
+        and rows["spend.cap_kind"].accepts == '`"hard"` or `"soft"` or `"exponential"`'
+    )
     assert rows["scenario.start"].required == "yes" and rows["spend.cap"].required == ""
     assert "estimate" in rows["spend.initial"].required
     assert rows["utilization.value"].accepts.endswith("in (0, 1]")

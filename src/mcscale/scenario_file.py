@@ -26,6 +26,7 @@ __all__ = [
     "CORRELATION_KEYS",
     "DEFAULTS",
     "DEPENDENT_KEYS",
+    "DOMAINS",
     "ESTIMATE_KEYS",
     "ESTIMATE_STRING_KEYS",
     "ESTIMATE_TARGETS",
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_YEARS",
     "PARAMETERS",
     "QUESTION_KEYS",
+    "RATE_KEYS",
     "REFERENCE_NAME",
     "REGIME_KEYS",
     "REQUIRED_KEYS",
@@ -57,13 +59,18 @@ REFERENCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 #: Most grid years a scenario may have.
 MAX_YEARS = 10_000
 
-#: Where each parameter lives: section -> key -> (domain, is_time).
-#: Domain "positive" means > 0, "fraction" means in (0, 1]; a time parameter takes a ``unit``.
+#: What each domain of :data:`PARAMETERS` accepts, as the messages and the reference say it.
+DOMAINS: dict[str, str] = {"positive": "> 0", "fraction": "in (0, 1]", "percent": "> -100", "real": "any number"}
+#: Where each parameter lives: section -> key -> (domain, is_time); a time parameter takes a ``unit``.
+#: A rate in OOM or percent per year may be negative where the model allows a decline
+#: (spend) or regress (algorithms); FLOP per dollar only grows.
 PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
     "spend": {
         "initial": ("positive", False),
         "doubling_time": ("positive", True),
         "growth_per_year": ("positive", False),
+        "oom_per_year": ("real", False),
+        "percent_per_year": ("percent", False),
         "cap": ("positive", False),
         "cap_gdp_fraction": ("positive", False),
         "cap_growth_per_year": ("positive", False),
@@ -74,13 +81,19 @@ PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
         "price_per_flop": ("positive", False),
         "doubling_time": ("positive", True),
         "growth_per_year": ("positive", False),
+        "oom_per_year": ("positive", False),
+        "percent_per_year": ("positive", False),
         "max_flop_per_usd": ("positive", False),
     },
     "utilization": {"value": ("fraction", False)},
     "algorithms": {
         "doubling_time": ("positive", True),
         "growth_per_year": ("positive", False),
+        "oom_per_year": ("real", False),
+        "percent_per_year": ("percent", False),
+        "rate_multiplier": ("positive", False),
         "max_gain": ("positive", False),
+        "max_gain_oom": ("real", False),
     },
     "milestone": {"requirement": ("positive", False)},
     "reference": {"flop": ("positive", False)},
@@ -88,9 +101,9 @@ PARAMETERS: dict[str, dict[str, tuple[str, bool]]] = {
 #: String keys: section -> key -> the choices, or None for any string.
 STRING_KEYS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "scenario": {"name": None, "description": None},
-    "spend": {"cap_kind": ("hard", "soft")},
-    "hardware": {"ceiling_kind": ("hard", "soft")},
-    "algorithms": {"ceiling_kind": ("hard", "soft")},
+    "spend": {"cap_kind": ("hard", "soft", "exponential")},
+    "hardware": {"ceiling_kind": ("hard", "soft", "exponential")},
+    "algorithms": {"ceiling_kind": ("hard", "soft", "exponential")},
     "milestone": {"name": None, "metric": tuple(METRICS)},
     "reference": {"name": None},
 }
@@ -115,10 +128,12 @@ REQUIRED_SECTIONS = ("scenario", "spend", "hardware", "utilization")
 #: Sections written as arrays of tables (``[[regimes]]``); the others are tables.
 TABLE_ARRAYS = ("regimes", "correlations", "questions")
 #: Growth parameters a regime may change: section -> keys.
+#: The forms a growth rate may be given in (one of them per section or regime).
+RATE_KEYS = ("doubling_time", "growth_per_year", "oom_per_year", "percent_per_year")
 REGIME_KEYS: dict[str, tuple[str, ...]] = {
-    "spend": ("doubling_time", "growth_per_year", "cap_growth_per_year"),
-    "hardware": ("doubling_time", "growth_per_year"),
-    "algorithms": ("doubling_time", "growth_per_year"),
+    "spend": (*RATE_KEYS, "cap_growth_per_year"),
+    "hardware": RATE_KEYS,
+    "algorithms": RATE_KEYS,
     "economy": ("gdp_growth_per_year",),
 }
 #: Keys a section must give when it is there: section -> groups; one key of each group.
@@ -126,23 +141,24 @@ REGIME_KEYS: dict[str, tuple[str, ...]] = {
 REQUIRED_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "scenario": (("start",), ("end",)),
     "reference": (("flop",),),
-    "spend": (("initial",), ("doubling_time", "growth_per_year")),
-    "hardware": (("flop_per_usd", "price_per_flop"), ("doubling_time", "growth_per_year")),
+    "spend": (("initial",), RATE_KEYS),
+    "hardware": (("flop_per_usd", "price_per_flop"), RATE_KEYS),
     "utilization": (("value",),),
-    "algorithms": (("doubling_time", "growth_per_year"),),
+    "algorithms": (RATE_KEYS,),
     "milestone": (("requirement",),),
 }
 #: Pairs of keys a section (or a regime's section) may not give both of.
 EXCLUSIVE_KEYS = (
-    ("doubling_time", "growth_per_year"),
+    *((a, b) for i, a in enumerate(RATE_KEYS) for b in RATE_KEYS[i + 1 :]),
     ("flop_per_usd", "price_per_flop"),
     ("cap", "cap_gdp_fraction"),
+    ("max_gain", "max_gain_oom"),
 )
 #: Keys that need another key of their section: section -> key -> one of these must be given.
 DEPENDENT_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "spend": {"cap_kind": ("cap", "cap_gdp_fraction"), "cap_growth_per_year": ("cap", "cap_gdp_fraction")},
     "hardware": {"ceiling_kind": ("max_flop_per_usd",)},
-    "algorithms": {"ceiling_kind": ("max_gain",)},
+    "algorithms": {"ceiling_kind": ("max_gain", "max_gain_oom")},
 }
 #: Values a key takes when it is left out, by dotted key (``[reference]`` left out is GPT-4).
 DEFAULTS: dict[str, str | float] = {

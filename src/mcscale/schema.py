@@ -31,6 +31,7 @@ from mcscale.scenario_file import (
     CORRELATION_KEYS,
     DEFAULTS,
     DEPENDENT_KEYS,
+    DOMAINS,
     ESTIMATE_KEYS,
     ESTIMATE_STRING_KEYS,
     ESTIMATE_TARGETS,
@@ -101,23 +102,37 @@ KEY_DOCS: dict[str, str] = {
     "spend.initial": "spend of the largest run in the start year",
     "spend.doubling_time": "doubling time of spend",
     "spend.growth_per_year": "growth factor of spend per year, instead of doubling_time",
+    "spend.oom_per_year": "log10 growth of spend per year, instead of doubling_time; may be negative (a decline)",
+    "spend.percent_per_year": "percent growth of spend per year (100 x (factor - 1)), instead of doubling_time",
     "spend.cap": "cap on one run's spend in the start year; left out: no cap",
     "spend.cap_gdp_fraction": "cap as a share of world GDP ([economy] gdp), instead of cap",
     "spend.cap_growth_per_year": "growth factor of spend.cap per year; left out: a constant cap",
-    "spend.cap_kind": "`hard`: min(spend, cap); `soft`: spend cap / (spend + cap)",
+    "spend.cap_kind": (
+        "`hard`: min(spend, cap); `soft`: spend cap / (spend + cap); `exponential`: cap (1 - exp(-spend / cap))"
+    ),
     "economy.gdp": "world GDP in the start year",
     "economy.gdp_growth_per_year": "growth factor of GDP per year; left out: constant",
     "hardware.flop_per_usd": "peak FLOP per USD in the start year, before utilization",
     "hardware.price_per_flop": "USD per peak FLOP in the start year, instead of flop_per_usd",
     "hardware.doubling_time": "doubling time of FLOP per USD",
     "hardware.growth_per_year": "growth factor of FLOP per USD per year, instead of doubling_time",
+    "hardware.oom_per_year": "log10 growth of FLOP per USD per year, instead of doubling_time",
+    "hardware.percent_per_year": "percent growth of FLOP per USD per year, instead of doubling_time",
     "hardware.max_flop_per_usd": "ceiling on FLOP per USD; left out: none",
-    "hardware.ceiling_kind": "how max_flop_per_usd applies: `hard` (min) or `soft`",
+    "hardware.ceiling_kind": "how max_flop_per_usd applies: `hard` (min), `soft` or `exponential` (as spend.cap_kind)",
     "utilization.value": "achieved / peak FLOP/s; truncated to (0, 1]",
     "algorithms.doubling_time": "doubling time of the algorithmic multiplier",
     "algorithms.growth_per_year": "growth factor of the multiplier per year, instead of doubling_time",
+    "algorithms.oom_per_year": (
+        "log10 growth of the multiplier per year, instead of doubling_time; may be negative (regress)"
+    ),
+    "algorithms.percent_per_year": "percent growth of the multiplier per year, instead of doubling_time; > -100",
+    "algorithms.rate_multiplier": (
+        "multiplies the log10 growth rate in every regime (a domain-transfer factor); left out: 1"
+    ),
     "algorithms.max_gain": "ceiling on the multiplier; left out: none",
-    "algorithms.ceiling_kind": "how max_gain applies: `hard` (min) or `soft`",
+    "algorithms.max_gain_oom": "ceiling on the multiplier as log10 of it, instead of max_gain",
+    "algorithms.ceiling_kind": "how max_gain applies: `hard` (min), `soft` or `exponential` (as spend.cap_kind)",
     "milestone.name": "the milestone's name in answers",
     "milestone.metric": "the metric the requirement is compared with",
     "milestone.requirement": "the compute the milestone needs",
@@ -262,7 +277,7 @@ def _default_text(path: str) -> str:
 
 
 def _parameter_row(path: str, section: str, key: str, domain: str, is_time: bool) -> KeyInfo:
-    values = "> 0" if domain == "positive" else "in (0, 1]"
+    values = DOMAINS[domain]
     accepts = f"number or prior, {values}" + ("; `unit` month or day" if is_time else "")
     return KeyInfo(
         path,
@@ -436,9 +451,9 @@ def scenario_reference_markdown() -> str:
 # --------------------------------------------------------------------------- #
 
 _LEFT_TO_THE_VALIDATOR = (
-    "numbers in their domain (> 0; utilization in (0, 1]); p5 < p95, low < high, lower < upper and the "
-    "like; start < end and a step that divides the grid; mixture weights that sum to 1; percentile "
-    "points that rise; a metalog whose quantile function increases, and beta percentiles in (0, 1); "
+    "numbers in their domain (> 0; utilization in (0, 1]; percent per year > -100); p5 < p95, low < high, "
+    "lower < upper and the like; start < end and a step that divides the grid; mixture weights that sum to 1; "
+    "percentile points that rise; a metalog whose quantile function increases, and beta percentiles in (0, 1); "
     "that a lookup's source exists and forms no cycle; a correlation matrix that is "
     "positive definite, and pairs of sampled, distinct priors; regime and question years within the "
     "grid, regimes in increasing order; [economy] only with spend.cap_gdp_fraction, which needs "
@@ -533,7 +548,7 @@ def _section_rules(section: str, keys: Sequence[str]) -> list[dict[str, Any]]:
 def _parameter_schema(section: str, key: str) -> dict[str, Any]:
     domain, is_time = PARAMETERS[section][key]
     unit = parameter_unit(f"{section}.{key}")
-    values = "> 0" if domain == "positive" else "in (0, 1]"
+    values = DOMAINS[domain]
     text = f"{KEY_DOCS[f'{section}.{key}']} [{unit}{', or its unit' if is_time else ''}]; {values}"
     return _described(_ref("time_prior" if is_time else "prior"), text, DEFAULTS.get(f"{section}.{key}"))
 

@@ -484,7 +484,12 @@ def _parse_table_form(
 
 
 def check_domain(spec: PriorSpec, path: str, domain: str, problems: Problems) -> PriorSpec:
-    """Check a prior's support against its parameter's domain; truncate utilization."""
+    """Check a prior's support against its parameter's domain; truncate utilization.
+
+    Domains: ``"positive"`` (> 0), ``"fraction"`` (in (0, 1], utilization), ``"percent"``
+    (> -100, a percent growth per year) and ``"real"`` (any number: an OOM-per-year rate
+    where the model allows regress).
+    """
     if domain == "fraction":
         # Utilization is truncated to (0, 1] unless the file says otherwise.
         if spec.dist != "fixed" and spec.dist != "lookup":
@@ -500,7 +505,14 @@ def check_domain(spec: PriorSpec, path: str, domain: str, problems: Problems) ->
             for item in prior_warnings(spec, path):
                 problems.warn(*item)
         return spec
-    if not spec.is_positive():
+    if domain == "percent":
+        # a growth of -100% or less would be a factor of zero or below
+        low, _ = spec.support()
+        exact_low = spec.is_fixed or spec.dist in ("lookup", "percentiles")
+        if low < -100 or (exact_low and low <= -100):
+            got = f"got {low:g}" if spec.is_fixed else f"this {spec.dist} prior can be {low:g}; set lower >= -100"
+            problems.add(path, f"must be greater than -100 (percent per year), {got}")
+    elif domain == "positive" and not spec.is_positive():
         low, _ = spec.support()
         if spec.is_fixed:
             problems.add(path, f"must be positive, got {spec.params['value']!r}")

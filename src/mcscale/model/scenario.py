@@ -95,7 +95,7 @@ class Scenario:
     correlations : tuple of tuple of (str, str, float)
         ``(name_a, name_b, spearman_rho)``.
     cap_kind, hardware_ceiling_kind, algorithms_ceiling_kind : str
-        ``"hard"`` or ``"soft"``.
+        ``"hard"``, ``"soft"`` or ``"exponential"``.
     reference_name : str
         Name of the scenario's reference run (``reference.flop`` is its prior).
     milestone_name, milestone_metric : str

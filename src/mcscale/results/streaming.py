@@ -154,6 +154,11 @@ class StreamResult(Result):
         fixed = json.loads(acc.attrs.get("fixed_parameters", "{}"))
         if name in fixed:
             return np.full(len(q), float(fixed[name]))
+        if not self.scenario.all_priors()[name].is_positive():
+            raise QueryError(
+                f"{name!r} can be zero or negative: stream mode keeps histograms of log10 of the priors, "
+                "so its quantiles need a materialized run"
+            )
         i = names.index(name)
         values, _ = histogram_quantiles(
             acc["parameter_histogram"].values[i], float(acc["parameter_low"].values[i]), self._width, tuple(q)

@@ -182,7 +182,8 @@ def _pilot_extremes(
     n_years = scenario.n_years
     params = np.empty((table.n_params, chunk_length))
     draw_parameters(chunk_generator(seed, 0), table, params)
-    log_params = np.log10(params)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a rate that can be <= 0 falls in the underflow bin
+        log_params = np.log10(params)
     parameters = _Extremes(table.n_params)
     for row in range(table.n_params):
         parameters.update(row, log_params[row])

@@ -20,7 +20,14 @@ from mcscale.units import METRICS
 
 __all__ = ["ModelPlan", "PriorTable", "build_model_plan", "build_prior_table", "compile_plan", "year_grid"]
 
-_CEILING_MODES = {"hard": codes.CEILING_HARD, "soft": codes.CEILING_SOFT}
+_CEILING_MODES = {"hard": codes.CEILING_HARD, "soft": codes.CEILING_SOFT, "exponential": codes.CEILING_EXPONENTIAL}
+#: Growth-rate keys and the form each gives the rate in, in the order they are looked for.
+_RATE_KEYS = (
+    ("doubling_time", codes.RATE_DOUBLING_TIME),
+    ("growth_per_year", codes.RATE_GROWTH_PER_YEAR),
+    ("oom_per_year", codes.RATE_OOM_PER_YEAR),
+    ("percent_per_year", codes.RATE_PERCENT_PER_YEAR),
+)
 _GROWTH_KEYS = {
     codes.GROWTH_SPEND: "spend",
     codes.GROWTH_HARDWARE: "hardware",
@@ -248,9 +255,14 @@ class ModelPlan(NamedTuple):
         Prior row of each start value (-1: absent).
     value_sign : ndarray of float64
         +1, or -1 where the file gives the inverse (``price_per_flop``).
+    value_is_log10 : ndarray of bool, shape (N_VALUES,)
+        Whether the prior is log10 of the value already (``max_gain_oom``).
     rate_row, rate_kind : ndarray of int64, shape (4, n_regimes)
-        Prior row and form (doubling time or factor per year) of each growing
-        quantity's rate in each regime.
+        Prior row and form (doubling time, factor, OOM or percent per year) of each
+        growing quantity's rate in each regime.
+    rate_scale_row : ndarray of int64, shape (4,)
+        Prior row of a multiplier of each quantity's log10 rate in every regime
+        (``algorithms.rate_multiplier``; -1: none).
     interval_regime : ndarray of int64, shape (n_years - 1,)
         Regime in force over each grid interval.
     step : float
@@ -263,8 +275,10 @@ class ModelPlan(NamedTuple):
 
     value_row: np.ndarray
     value_sign: np.ndarray
+    value_is_log10: np.ndarray
     rate_row: np.ndarray
     rate_kind: np.ndarray
+    rate_scale_row: np.ndarray
     interval_regime: np.ndarray
     step: float
     cap_mode: int
@@ -280,10 +294,7 @@ def year_grid(scenario: Scenario) -> np.ndarray:
 
 def _rate(scenario_priors: dict, section: str, rows: dict[str, int]) -> tuple[int, int]:
     """Prior row and rate form of a section's growth, or (-1, none) if not given."""
-    for key, kind in (
-        ("doubling_time", codes.RATE_DOUBLING_TIME),
-        ("growth_per_year", codes.RATE_GROWTH_PER_YEAR),
-    ):
+    for key, kind in _RATE_KEYS:
         name = f"{section}.{key}"
         if name in scenario_priors:
             return rows[scenario_priors[name].name], kind
@@ -306,6 +317,7 @@ def build_model_plan(scenario: Scenario, rows: dict[str, int]) -> ModelPlan:
     p = scenario.priors
     value_row = np.full(codes.N_VALUES, -1, dtype=np.int64)
     value_sign = np.ones(codes.N_VALUES)
+    value_is_log10 = np.zeros(codes.N_VALUES, dtype=np.bool_)
     value_row[codes.VALUE_SPEND] = rows["spend.initial"]
     if "hardware.flop_per_usd" in p:
         value_row[codes.VALUE_FLOP_PER_USD] = rows["hardware.flop_per_usd"]
@@ -319,9 +331,14 @@ def build_model_plan(scenario: Scenario, rows: dict[str, int]) -> ModelPlan:
         (codes.VALUE_CAP_SCALE, "economy.gdp"),
         (codes.VALUE_MAX_FLOP_PER_USD, "hardware.max_flop_per_usd"),
         (codes.VALUE_MAX_GAIN, "algorithms.max_gain"),
+        (codes.VALUE_MAX_GAIN, "algorithms.max_gain_oom"),
     ):
         if name in p:
             value_row[slot] = rows[name]
+            value_is_log10[slot] = name.endswith("_oom")
+    rate_scale_row = np.full(4, -1, dtype=np.int64)
+    if "algorithms.rate_multiplier" in p:
+        rate_scale_row[codes.GROWTH_ALGORITHMS] = rows["algorithms.rate_multiplier"]
 
     n_regimes = len(scenario.regimes) + 1
     rate_row = np.full((4, n_regimes), -1, dtype=np.int64)
@@ -357,8 +374,10 @@ def build_model_plan(scenario: Scenario, rows: dict[str, int]) -> ModelPlan:
     return ModelPlan(
         value_row=value_row,
         value_sign=value_sign,
+        value_is_log10=value_is_log10,
         rate_row=rate_row,
         rate_kind=rate_kind,
+        rate_scale_row=rate_scale_row,
         interval_regime=interval_regime,
         step=float(scenario.step),
         cap_mode=_CEILING_MODES[scenario.cap_kind] if has_cap else codes.CEILING_NONE,

@@ -40,6 +40,7 @@ __all__ = [
     "numpy_run",
     "numpy_sample_params",
     "numpy_trajectories",
+    "exponential_limit_log10",
     "soft_min_log10",
     "year_grid",
 ]
@@ -73,12 +74,26 @@ def soft_min_log10(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     return -np.logaddexp(-_LN10 * a, -_LN10 * np.asarray(b)) / _LN10
 
 
+def exponential_limit_log10(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """Return ``log10(c (1 - exp(-x / c)))`` from ``a = log10 x`` and ``b = log10 c``.
+
+    With ``p = x / c``: ``b + log10(-expm1(-p))``; below p = 1e-300 (where p rounds
+    to zero) the limit is x itself.
+    """
+    p = 10.0 ** np.minimum(a - b, 300.0)
+    with np.errstate(divide="ignore"):
+        limited = b + np.log10(-np.expm1(-p))
+    return np.where(a - b < -300.0, a, limited)
+
+
 def _ceiling(log_value: np.ndarray, log_ceiling: np.ndarray, kind: str) -> np.ndarray:
-    """Apply a hard (``min``) or soft ceiling in log10 space."""
+    """Apply a hard (``min``), soft or exponential ceiling in log10 space."""
     if kind == "hard":
         return np.minimum(log_value, log_ceiling)
     if kind == "soft":
         return soft_min_log10(log_value, log_ceiling)
+    if kind == "exponential":
+        return exponential_limit_log10(log_value, log_ceiling)
     raise ValueError(f"unknown ceiling kind {kind!r}")
 
 
@@ -101,10 +116,14 @@ def _rate_name(priors: dict[str, PriorSpec], section: str, keys: tuple[str, ...]
 
 
 def _log10_rate(params: dict[str, np.ndarray], name: str, key: str, n_draws: int) -> np.ndarray:
-    """Growth rate [log10 per year] from a doubling time [year] or a factor per year."""
+    """Growth rate [log10 per year] from a doubling time [year], a factor, OOM or percent per year."""
     value = _column(params, name, n_draws)
     if key == "doubling_time":
         return _LOG10_2 / value
+    if key == "oom_per_year":
+        return value
+    if key == "percent_per_year":
+        return np.log1p(value / 100.0) / _LN10
     return np.log10(value)  # growth_per_year, cap_growth_per_year, gdp_growth_per_year
 
 
@@ -196,7 +215,7 @@ def numpy_trajectories(
         exponent = _exponent(scenario, params, n_draws, coverage, section, keys)
         return zeros if exponent is None else exponent
 
-    growth_keys = ("doubling_time", "growth_per_year")
+    growth_keys = ("doubling_time", "growth_per_year", "oom_per_year", "percent_per_year")
     out: dict[str, np.ndarray] = {}
 
     # spend, and the cap it runs into
@@ -234,10 +253,14 @@ def numpy_trajectories(
 
     # algorithms
     algo = grow("algorithms", growth_keys)
-    if "algorithms.max_gain" in p:
-        algo = _ceiling(
-            algo, np.log10(_column(params, "algorithms.max_gain", n_draws)), scenario.algorithms_ceiling_kind
-        )
+    if "algorithms.rate_multiplier" in p:
+        algo = algo * _column(params, "algorithms.rate_multiplier", n_draws)
+    if "algorithms.max_gain" in p or "algorithms.max_gain_oom" in p:
+        if "algorithms.max_gain" in p:
+            log_gain = np.log10(_column(params, "algorithms.max_gain", n_draws))
+        else:
+            log_gain = _column(params, "algorithms.max_gain_oom", n_draws)
+        algo = _ceiling(algo, log_gain, scenario.algorithms_ceiling_kind)
     out["algo_multiplier"] = algo if algo is not zeros else zeros.copy()
     out["effective_flop"] = out["physical_flop"] + algo
     return out

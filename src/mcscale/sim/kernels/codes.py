@@ -9,6 +9,7 @@ __all__ = [
     "ALGO_MULTIPLIER",
     "BLOCK_SIZE",
     "CAP",
+    "CEILING_EXPONENTIAL",
     "CEILING_HARD",
     "CEILING_NONE",
     "CEILING_SOFT",
@@ -26,6 +27,8 @@ __all__ = [
     "RATE_DOUBLING_TIME",
     "RATE_GROWTH_PER_YEAR",
     "RATE_NONE",
+    "RATE_OOM_PER_YEAR",
+    "RATE_PERCENT_PER_YEAR",
     "SPEND",
     "VALUE_CAP",
     "VALUE_CAP_SCALE",
@@ -54,6 +57,8 @@ GROWTH_ALGORITHMS = 3
 RATE_NONE = 0
 RATE_DOUBLING_TIME = 1
 RATE_GROWTH_PER_YEAR = 2
+RATE_OOM_PER_YEAR = 3  # log10 growth per year, read as drawn (it may be negative)
+RATE_PERCENT_PER_YEAR = 4  # 100 (factor - 1), > -100
 
 # Trajectory variables, in output order (log10 values).
 SPEND = 0
@@ -68,6 +73,7 @@ N_VARIABLES = 6
 CEILING_NONE = 0
 CEILING_HARD = 1
 CEILING_SOFT = 2
+CEILING_EXPONENTIAL = 3  # c (1 - exp(-x / c)), the Direct Approach's soft limit
 
 # Prior kinds, per row of a prior table.
 KIND_FIXED = 0

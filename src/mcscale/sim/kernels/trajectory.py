@@ -20,6 +20,7 @@ from mcscale.sim.kernels.codes import (
     ALGO_MULTIPLIER,
     BLOCK_SIZE,
     CAP,
+    CEILING_EXPONENTIAL,
     CEILING_HARD,
     CEILING_SOFT,
     EFFECTIVE_FLOP,
@@ -33,6 +34,8 @@ from mcscale.sim.kernels.codes import (
     PHYSICAL_FLOP,
     RATE_DOUBLING_TIME,
     RATE_NONE,
+    RATE_OOM_PER_YEAR,
+    RATE_PERCENT_PER_YEAR,
     SPEND,
     VALUE_CAP,
     VALUE_CAP_SCALE,
@@ -89,8 +92,12 @@ def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) ->
             target[j] = fast_log10(source[j])
     for slot in range(N_VALUES):
         row, sign, target = plan.value_row[slot], plan.value_sign[slot], values[slot]
-        for j in range(n):
-            target[j] = sign * log_params[row, j] if row >= 0 else 0.0
+        if row >= 0 and plan.value_is_log10[slot]:  # given in OOM already (max_gain_oom)
+            for j in range(n):
+                target[j] = params[row, start + j]
+        else:
+            for j in range(n):
+                target[j] = sign * log_params[row, j] if row >= 0 else 0.0
     for q in range(4):
         for r in range(plan.rate_row.shape[1]):
             row, kind, target = plan.rate_row[q, r], plan.rate_kind[q, r], increments[q, r]
@@ -99,11 +106,21 @@ def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) ->
             elif kind == RATE_DOUBLING_TIME:
                 for j in range(n):
                     target[j] = _LOG10_2 / params[row, start + j] * step
+            elif kind == RATE_OOM_PER_YEAR:
+                for j in range(n):
+                    target[j] = params[row, start + j] * step
+            elif kind == RATE_PERCENT_PER_YEAR:
+                for j in range(n):
+                    target[j] = fast_log10(1.0 + 0.01 * params[row, start + j]) * step
             else:
                 for j in range(n):
                     target[j] = log_params[row, j] * step
+            scale_row = plan.rate_scale_row[q]
+            if row >= 0 and kind != RATE_NONE and scale_row >= 0:  # algorithms.rate_multiplier
+                for j in range(n):
+                    target[j] *= params[scale_row, start + j]
     elapsed[:, :n] = 0.0
-    # Soft ceilings need 10^(x - ceiling) each year. Within a regime both sides grow
+    # Soft and exponential ceilings need 10^(x - ceiling) each year. Within a regime both sides grow
     # log-linearly, so it is updated by one multiplication per year instead of a power.
     for j in range(n):
         cap0 = values[VALUE_CAP, j] + values[VALUE_CAP_SCALE, j]
@@ -120,11 +137,12 @@ def _start_block(params: np.ndarray, start: int, n: int, plan, block: _Block) ->
 
 @jit
 def _ceiling_row(raw: np.ndarray, ceiling: np.ndarray, power: np.ndarray, mode: int, out: np.ndarray, n: int) -> None:
-    """Apply a hard (min) or soft (x c / (x + c)) ceiling to log10 values ``raw``.
+    """Apply a hard (min), soft (x c / (x + c)) or exponential (c (1 - e^(-x/c))) ceiling to log10 values ``raw``.
 
-    ``power`` is ``10^(raw - ceiling)``; soft: ``log10(x c / (x + c)) = raw - log10(1 + power)``,
-    accurate to ~1e-15 absolute for any power; past 1e300 (overflow ahead) it is the
-    ceiling to the last bit.
+    ``power`` is ``p = 10^(raw - ceiling)``; soft: ``log10(x c / (x + c)) = raw - log10(1 + p)``,
+    accurate to ~1e-15 absolute for any power; exponential: ``raw + log10((1 - e^-p) / p)``,
+    with a series below p = 1e-3 where ``1 - e^-p`` would cancel (within 1e-13 either
+    way). Past p = 1e300 (overflow ahead) both are the ceiling to the last bit.
     """
     if mode == CEILING_HARD:
         for j in range(n):
@@ -133,6 +151,13 @@ def _ceiling_row(raw: np.ndarray, ceiling: np.ndarray, power: np.ndarray, mode: 
         for j in range(n):
             soft = raw[j] - fast_log10(1.0 + power[j])
             out[j] = soft if power[j] < 1e300 else ceiling[j]
+    elif mode == CEILING_EXPONENTIAL:
+        for j in range(n):
+            p = power[j]
+            series = 1.0 - p * (0.5 - p * (1.0 / 6.0 - p * (1.0 / 24.0)))
+            direct = (1.0 - vectorizable_exp(-p)) / max(p, 1e-3)
+            limited = raw[j] + fast_log10(series if p < 1e-3 else direct)
+            out[j] = limited if p < 1e300 else ceiling[j]
     else:
         out[:n] = raw[:n]
 
@@ -173,7 +198,7 @@ def _advance_year(
             for j in range(n):
                 e[j] += de[j]
         for m in range(3):
-            if modes[m] == CEILING_SOFT:
+            if modes[m] == CEILING_SOFT or modes[m] == CEILING_EXPONENTIAL:
                 p, ratio = power[m], ratios[m, r]
                 for j in range(n):
                     p[j] *= ratio[j]
