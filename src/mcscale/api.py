@@ -41,6 +41,8 @@ def run(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     thresholds: list[ThresholdSpec] | None = None,
     costs: list[CostSpec] | None = None,
+    histograms: bool = True,
+    last_year: float | None = None,
     progress: Progress | None = None,
     client: Client | None = None,
 ) -> Result:
@@ -73,6 +75,13 @@ def run(
         Streaming only: extra :class:`~mcscale.sim.accumulators.ThresholdSpec` / ``CostSpec`` to
         accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
         its reference (see :func:`mcscale.query.stream_specs`).
+    histograms : bool, optional
+        Streaming only: histogram every variable and parameter (for quantiles,
+        summaries and figures). Without, the run counts exactly ``thresholds`` and
+        ``costs``, nothing of its own (see :func:`mcscale.query.stream_request`).
+    last_year : float, optional
+        Streaming only: propagate and count the grid years up to this one [year]
+        (default: all); later years cannot be asked of the result.
     progress : callable, optional
         Called as ``progress(draws_done, n_draws)`` after each chunk (with ``client``,
         after each task of a streaming run).
@@ -110,13 +119,15 @@ def run(
     if mode == "materialized":
         raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
         return MaterializedResult.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
-    own_thresholds, own_costs = stream_specs(scenario, [])
+    own_thresholds, own_costs = stream_specs(scenario, []) if histograms else ([], [])
     options = {
         "seed": seed,
         "chunk_size": chunk_size,
         "thresholds": list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
         "costs": list(dict.fromkeys([*own_costs, *(costs or [])])),
         "progress": progress,
+        "histograms": histograms,
+        "last_year": last_year,
     }
     if client is not None:
         from mcscale.sim import dask_executor

@@ -131,7 +131,7 @@ def _precision_loop(
     """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
     n_draws = args.draws
     while True:
-        result = run_scenario(args, scenario, n_draws, queries)
+        result = run_scenario(args, scenario, n_draws, queries, figures=False)
         answers = _answer_each(result, queries)
         answered = [a for a in answers if not isinstance(a, str)]
         if args.precision is None or not answered:

@@ -273,6 +273,9 @@ def _add_moments(values: np.ndarray, n: int, sums: np.ndarray, squares: np.ndarr
 def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: np.ndarray) -> None:
     """Sample one chunk and add it to streaming accumulators; nothing per draw is kept.
 
+    Only what the plan asks for is computed: years up to ``stream.n_steps``, and the
+    variable and parameter histograms and moments only with ``stream.histograms``.
+
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -294,7 +297,7 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     draw_parameters(rng, prior, params)
     variable_slot = plan.variable_slot
     n_draws, n_params = params.shape[1], params.shape[0]
-    n_years = stream.years.shape[0]
+    n_years, n_steps, histograms = stream.years.shape[0], stream.n_steps, stream.histograms
     n_bins = stream.n_bins
     inverse_width = 1.0 / stream.bin_width
     years = stream.years
@@ -322,18 +325,18 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     for start in range(0, n_draws, BLOCK_SIZE):
         n = min(BLOCK_SIZE, n_draws - start)
         _start_block(params, start, n, plan, block)
-        for row in range(n_params):
+        for row in range(n_params if histograms else 0):
             histogram_row(log_params[row], n, parameter_low[row], inverse_width, n_bins, bins, parameter_histogram[row])
         for t in range(n_thresholds):
             sign, level, row = threshold_sign[t], threshold_log10[t], threshold_row[t]
             for j in range(n):
                 limits[t, j] = sign * (level + log_params[row, j] if row >= 0 else level)
             reached[t, :n] = 0
-        for k in range(n_years):
+        for k in range(n_steps):
             rows = _advance_year(
                 k, n, modes, interval_regime, values, increments, ratios, power, elapsed, rows_by_parity
             )
-            for v in range(N_VARIABLES):
+            for v in range(N_VARIABLES if histograms else 0):
                 slot = variable_slot[v]
                 if slot >= 0:
                     histogram_row(rows[v], n, variable_low[slot], inverse_width, n_bins, bins, histogram[slot, k])
