@@ -6,24 +6,30 @@ run must know the scenario's questions before it samples.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mcscale.model.scenario import Scenario
-from mcscale.query import stream_specs
+from mcscale.model.thresholds import QueryError
+from mcscale.query import Query, stream_request, stream_specs
+from mcscale.results.answer import Answer
 from mcscale.results.base import Result
 from mcscale.results.materialized import MaterializedResult
 from mcscale.results.streaming import StreamResult
 from mcscale.scenario_file import resolve_scenario
-from mcscale.sim.accumulators import CostSpec, ThresholdSpec
+from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
+from mcscale.sim.qmc import DEFAULT_REPLICATES, simulate_qmc
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "run"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "qmc_probabilities", "run"]
 
 
 #: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
@@ -136,3 +142,59 @@ def run(
     else:
         stream = simulate_stream(scenario, n_draws, threads=threads, **options)
     return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
+
+
+def qmc_probabilities(
+    scenario: Scenario | str | Path,
+    queries: list[Query],
+    n_draws: int,
+    seed: int = 0,
+    replicates: int = DEFAULT_REPLICATES,
+    threads: int | None = None,
+) -> list[Answer]:
+    """Answer probability questions by randomised quasi-Monte Carlo (:mod:`mcscale.sim.qmc`).
+
+    Each answer is the mean of the ``replicates`` scramblings' estimates (equal sizes:
+    the pooled share), its MCSE their standard deviation over sqrt(``replicates``).
+    ``n_draws`` is rounded up to ``replicates`` times a power of 2.
+
+    Raises
+    ------
+    QueryError
+        For a question that is not a probability (QMC answers only those so far).
+    """
+    scenario = resolve_scenario(scenario)
+    for query in queries:
+        if query.kind != "probability":
+            raise QueryError(f"{query.text}: --sampler qmc answers probability questions only; use --sampler mc")
+    request = stream_request(scenario, queries, figures=False)
+    run = simulate_qmc(
+        scenario, n_draws, request.thresholds, seed, replicates, threads=threads, last_year=request.last_year
+    )
+    answers = []
+    for query in queries:
+        t = request.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
+        k = int(np.searchsorted(run.years, query.year + 1e-9, side="right")) - 1  # the last grid year <= it
+        counts = np.array([(c.exceed_by if query.by else c.exceed_in)[t, k] for c in run.replicates])
+        shares = counts / run.points
+        value = float(shares.mean())
+        mcse = float(shares.std(ddof=1) / math.sqrt(replicates))
+        total = replicates * run.points
+        bound = (
+            None if 0.0 < value < 1.0 else (("upper", 3.0 / total) if value == 0.0 else ("lower", 1.0 - 3.0 / total))
+        )
+        answers.append(
+            Answer(
+                question=query.text,
+                kind="probability",
+                unit="1",
+                n_draws=total,
+                seed=seed,
+                scenario=scenario.name,
+                value=value,
+                mcse=None if bound else mcse,
+                bound=bound,
+                details={"sampler": "qmc", "replicates": replicates},
+            )
+        )
+    return answers

@@ -45,7 +45,7 @@ from mcscale.sim.kernels.codes import (
 from mcscale.sim.kernels.sampling import draw_parameters
 from mcscale.sim.kernels.special import fast_log10, jit, vectorizable_exp
 
-__all__ = ["propagate", "stream_chunk"]
+__all__ = ["propagate", "stream_chunk", "stream_parameters"]
 
 _LOG10_2 = math.log10(2.0)
 _LN10 = math.log(10.0)
@@ -271,17 +271,24 @@ def _add_moments(values: np.ndarray, n: int, sums: np.ndarray, squares: np.ndarr
 
 @jit
 def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: np.ndarray) -> None:
-    """Sample one chunk and add it to streaming accumulators; nothing per draw is kept.
+    """Sample one chunk with ``rng`` into ``params`` (scratch) and add it to the accumulators.
+
+    ``rng`` is the chunk's own generator and ``prior`` the encoded priors; see
+    :func:`stream_parameters` for the others.
+    """
+    draw_parameters(rng, prior, params)
+    stream_parameters(plan, stream, counts, moments, params)
+
+
+@jit
+def stream_parameters(plan, stream, counts, moments: np.ndarray, params: np.ndarray) -> None:
+    """Add one chunk of parameter draws to streaming accumulators; nothing per draw is kept.
 
     Only what the plan asks for is computed: years up to ``stream.n_steps``, and the
     variable and parameter histograms and moments only with ``stream.histograms``.
 
     Parameters
     ----------
-    rng : numpy.random.Generator
-        The chunk's own generator.
-    prior : PriorTable
-        Encoded priors.
     plan : ModelPlan
         Encoded model.
     stream : StreamPlan
@@ -292,9 +299,9 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     moments : ndarray, shape (n_kept, n_years, 2)
         Receives this chunk's sum and sum of squares of the log10 values.
     params : ndarray, shape (n_params, chunk_length)
-        Scratch for the chunk's parameter draws.
+        The chunk's parameter draws [canonical units] (:func:`draw_parameters`, or
+        :func:`~mcscale.sim.kernels.sampling.parameters_from_normals` at chosen normals).
     """
-    draw_parameters(rng, prior, params)
     variable_slot = plan.variable_slot
     n_draws, n_params = params.shape[1], params.shape[0]
     n_years, n_steps, histograms = stream.years.shape[0], stream.n_steps, stream.histograms
