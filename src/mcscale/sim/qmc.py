@@ -17,10 +17,10 @@ are bit-identical across thread counts. scipy's Sobol has at most
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special
 from scipy.stats import qmc
 
 from mcscale.model.scenario import Scenario
@@ -28,7 +28,7 @@ from mcscale.sim.accumulators import StreamCounts, StreamPlan, ThresholdSpec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE, ChunkLayout
 from mcscale.sim.engine import StreamTask, setup_stream
 from mcscale.sim.executors import in_chunk_order
-from mcscale.sim.kernels.sampling import parameters_from_normals
+from mcscale.sim.kernels.sampling import normals_from_uniforms, parameters_from_normals
 from mcscale.sim.kernels.trajectory import stream_parameters
 
 __all__ = ["DEFAULT_REPLICATES", "MAX_DIMENSION", "MAX_POINTS", "QmcRun", "replicate_points", "simulate_qmc"]
@@ -39,8 +39,6 @@ DEFAULT_REPLICATES = 16
 MAX_DIMENSION = 21201
 #: Most points of one replicate (scipy's Sobol with its default 30 bits).
 MAX_POINTS = 2**30
-#: Uniforms are kept this far inside (0, 1), so that every normal is finite.
-_U_EDGE = 2.0**-53
 
 
 class QmcRun(NamedTuple):
@@ -70,21 +68,30 @@ def replicate_points(n_draws: int, replicates: int) -> int:
     return 1 << max(0, int(np.ceil(np.log2(max(1.0, n_draws / replicates)))))
 
 
-def _normals(task: StreamTask, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
+class _Engines(threading.local):
+    """Each thread's scrambled Sobol engines, one per replicate: scrambling one costs some 10 ms."""
+
+    def __init__(self) -> None:
+        self.engines: dict[tuple[int, int, int], qmc.Sobol] = {}
+
+    def points(self, d: int, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
+        """Points ``first .. first + n - 1`` of scrambling ``replicate``, shape (n, d), whichever thread asks."""
+        key = (d, seed, replicate)
+        if key not in self.engines:
+            self.engines[key] = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([seed, replicate]))
+        engine = self.engines[key]
+        engine.reset()
+        if first:
+            engine.fast_forward(first)
+        return engine.random(n)
+
+
+def _normals(engines: _Engines, task: StreamTask, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
     """Correlated normals of points ``first .. first + n - 1`` of one scrambling, shape (max(d, 1), n)."""
-    chol = task.chunk.table.cholesky
-    d = chol.shape[0]
-    engine = qmc.Sobol(max(d, 1), scramble=True, seed=np.random.default_rng([seed, replicate]))
-    if first:
-        engine.fast_forward(first)
-    z_raw = special.ndtri(np.clip(engine.random(n).T, _U_EDGE, 1.0 - _U_EDGE))
-    if not task.chunk.table.correlated:
-        return np.ascontiguousarray(z_raw)
-    z = np.zeros_like(z_raw)
-    for r in range(d):  # the copula as the Monte Carlo kernel applies it, term by term
-        for c in range(r + 1):
-            if chol[r, c] != 0.0:
-                z[r] += chol[r, c] * z_raw[c]
+    table = task.chunk.table
+    d = max(table.cholesky.shape[0], 1)
+    z = np.zeros((d, n))
+    normals_from_uniforms(np.ascontiguousarray(engines.points(d, seed, replicate, first, n).T), table, z)
     return z
 
 
@@ -132,9 +139,11 @@ def simulate_qmc(
     per_replicate = points // chunk_length
     layout = ChunkLayout(replicates * per_replicate, chunk_length)
 
+    engines = _Engines()
+
     def run_chunk(k: int) -> StreamCounts:
         replicate, chunk = divmod(k, per_replicate)
-        z = _normals(task, seed, replicate, chunk * chunk_length, chunk_length)
+        z = _normals(engines, task, seed, replicate, chunk * chunk_length, chunk_length)
         params = np.empty((task.chunk.table.n_params, chunk_length))
         parameters_from_normals(z, task.chunk.table, params)
         counts = task.new_counts()
