@@ -89,3 +89,11 @@ def test_cli_precision_with_qmc_uses_the_replicates_mcse(capsys):
     assert main(["query", "baseline", question, "--sampler", "qmc", "--precision", "0.001"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith(question) and "precision 0.001 reached" in captured.err
+
+
+def test_reported_mcse_matches_the_spread_over_50_seeds(scenario):
+    queries = _queries(scenario, QUESTIONS[:1])
+    answers = [qmc_probabilities(scenario, queries, 2**14, seed=seed)[0] for seed in range(50)]
+    spread = np.std([a.value for a in answers], ddof=1)
+    reported = np.mean([a.mcse for a in answers])
+    assert spread == pytest.approx(reported, rel=0.25)
