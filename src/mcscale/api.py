@@ -24,7 +24,6 @@ from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
-from mcscale.sim.qmc import DEFAULT_REPLICATES, simulate_qmc
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -149,13 +148,14 @@ def qmc_probabilities(
     queries: list[Query],
     n_draws: int,
     seed: int = 0,
-    replicates: int = DEFAULT_REPLICATES,
+    replicates: int | None = None,
     threads: int | None = None,
 ) -> list[Answer]:
     """Answer probability questions by randomised quasi-Monte Carlo (:mod:`mcscale.sim.qmc`).
 
-    Each answer is the mean of the ``replicates`` scramblings' estimates (equal sizes:
-    the pooled share), its MCSE their standard deviation over sqrt(``replicates``).
+    Each answer is the mean of the estimates of ``replicates`` scramblings (default
+    :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`; of equal size, so the pooled share),
+    its MCSE their standard deviation over sqrt(``replicates``).
     ``n_draws`` is rounded up to ``replicates`` times a power of 2.
 
     Raises
@@ -163,6 +163,9 @@ def qmc_probabilities(
     QueryError
         For a question that is not a probability (QMC answers only those so far).
     """
+    from mcscale.sim.qmc import DEFAULT_REPLICATES, simulate_qmc  # scipy.stats: only a QMC run waits for it
+
+    replicates = DEFAULT_REPLICATES if replicates is None else replicates
     scenario = resolve_scenario(scenario)
     for query in queries:
         if query.kind != "probability":

@@ -283,7 +283,7 @@ def add_query_parser(commands: Any) -> None:
         "probability questions only; MCSE from the spread across --replicates scramblings)",
     )
     query.add_argument(
-        "--replicates", type=positive_int, default=16, help="independent scramblings of --sampler qmc (default 16)"
+        "--replicates", type=positive_int, default=None, help="independent scramblings of --sampler qmc (default 16)"
     )
     query.add_argument("--json", action="store_true", help="one JSON object per line")
     query.set_defaults(handler=with_cluster(_cmd_query))
