@@ -82,6 +82,8 @@ def test_qmc_declines_what_it_cannot_answer(scenario, capsys):
     assert main([*args, "--json"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert '"replicates": 16' in lines[0] and "probability questions only" in lines[1]
+    assert main(["query", "baseline", question, "--sampler", "qmc", "--cluster", "local:1"]) == 2
+    assert "not on a dask cluster" in capsys.readouterr().err
 
 
 def test_cli_precision_with_qmc_uses_the_replicates_mcse(capsys):

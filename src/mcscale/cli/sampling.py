@@ -129,6 +129,8 @@ def _answer_qmc(scenario: Scenario, queries: list[Query], n_draws: int, args: ar
     """Answer by randomised QMC: probabilities; every other question gets the reason it is not answered."""
     from mcscale.api import qmc_probabilities
 
+    if args.cluster is not None or args.scheduler is not None:
+        raise UsageError("--sampler qmc runs on this machine only, not on a dask cluster: drop --cluster/--scheduler")
     asked = [q for q in queries if q.kind == "probability"]
     answers = iter(
         qmc_probabilities(scenario, asked, n_draws, args.seed, args.replicates, args.threads) if asked else []
