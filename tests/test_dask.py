@@ -19,7 +19,7 @@ from distributed import Client, LocalCluster
 import mcscale
 from mcscale.analysis import sensitivity as analysis
 from mcscale.cli import main
-from mcscale.query import ask, parse_question, scenario_references, stream_specs
+from mcscale.query import ask, parse_question, scenario_references, stream_request, stream_specs
 from mcscale.sim import dask_executor, engine
 from mcscale.sim.engine import simulate, simulate_stream
 from mcscale.stats import column_quantiles
@@ -128,6 +128,15 @@ def test_any_task_size_and_finishing_order_gives_the_same_bits(client2, scenario
         chunks_per_task=chunks_per_task,
     )  # fmt: skip
     assert same_stream(run, local_stream)
+
+
+def test_a_lean_streaming_run_on_the_cluster_gives_the_local_bits(client2, scenario):
+    questions = ["P(effective_flop >= 1000 x GPT-4 by 2030)", "cost of 1e27 in 2028"]
+    request = stream_request(scenario, [parse_question(q, scenario_references(scenario)) for q in questions], False)
+    options = {"seed": SEED, "chunk_size": CHUNK, **request._asdict()}
+    remote = dask_executor.simulate_stream(client2, scenario, N, chunks_per_task=3, **options)
+    local = simulate_stream(scenario, N, **options)
+    assert same_stream(remote, local) and remote.counts.histogram.size == 0 and remote.stream.n_steps == 6
 
 
 def test_moments_are_added_in_chunk_order_whatever_order_batches_arrive_in():

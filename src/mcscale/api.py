@@ -6,16 +6,21 @@ run must know the scenario's questions before it samples.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mcscale.model.scenario import Scenario
-from mcscale.query import stream_specs
+from mcscale.model.thresholds import QueryError
+from mcscale.query import Query, stream_request, stream_specs
+from mcscale.results.answer import Answer
 from mcscale.results.base import Result
 from mcscale.results.materialized import MaterializedResult
 from mcscale.results.streaming import StreamResult
 from mcscale.scenario_file import resolve_scenario
-from mcscale.sim.accumulators import CostSpec, ThresholdSpec
+from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
@@ -23,7 +28,7 @@ from mcscale.sim.executors import Progress
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "run"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "qmc_probabilities", "run"]
 
 
 #: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
@@ -41,6 +46,8 @@ def run(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     thresholds: list[ThresholdSpec] | None = None,
     costs: list[CostSpec] | None = None,
+    histograms: bool = True,
+    last_year: float | None = None,
     progress: Progress | None = None,
     client: Client | None = None,
 ) -> Result:
@@ -73,6 +80,13 @@ def run(
         Streaming only: extra :class:`~mcscale.sim.accumulators.ThresholdSpec` / ``CostSpec`` to
         accumulate, beyond the scenario's own questions and effective FLOP at 10x-10000x
         its reference (see :func:`mcscale.query.stream_specs`).
+    histograms : bool, optional
+        Streaming only: histogram every variable and parameter (for quantiles,
+        summaries and figures). Without, the run counts exactly ``thresholds`` and
+        ``costs``, nothing of its own (see :func:`mcscale.query.stream_request`).
+    last_year : float, optional
+        Streaming only: propagate and count the grid years up to this one [year]
+        (default: all); later years cannot be asked of the result.
     progress : callable, optional
         Called as ``progress(draws_done, n_draws)`` after each chunk (with ``client``,
         after each task of a streaming run).
@@ -110,13 +124,15 @@ def run(
     if mode == "materialized":
         raw = simulate(scenario, n_draws, seed=seed, chunk_size=chunk_size, threads=threads, progress=progress)
         return MaterializedResult.from_raw(raw, scenario, seed=seed, chunk_size=chunk_size)
-    own_thresholds, own_costs = stream_specs(scenario, [])
+    own_thresholds, own_costs = stream_specs(scenario, []) if histograms else ([], [])
     options = {
         "seed": seed,
         "chunk_size": chunk_size,
         "thresholds": list(dict.fromkeys([*own_thresholds, *(thresholds or [])])),
         "costs": list(dict.fromkeys([*own_costs, *(costs or [])])),
         "progress": progress,
+        "histograms": histograms,
+        "last_year": last_year,
     }
     if client is not None:
         from mcscale.sim import dask_executor
@@ -125,3 +141,63 @@ def run(
     else:
         stream = simulate_stream(scenario, n_draws, threads=threads, **options)
     return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
+
+
+def qmc_probabilities(
+    scenario: Scenario | str | Path,
+    queries: list[Query],
+    n_draws: int,
+    seed: int = 0,
+    replicates: int | None = None,
+    threads: int | None = None,
+) -> list[Answer]:
+    """Answer probability questions by randomised quasi-Monte Carlo (:mod:`mcscale.sim.qmc`).
+
+    Each answer is the mean of the estimates of ``replicates`` scramblings (default
+    :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`; of equal size, so the pooled share),
+    its MCSE their standard deviation over sqrt(``replicates``).
+    ``n_draws`` is rounded up to ``replicates`` times a power of 2.
+
+    Raises
+    ------
+    QueryError
+        For a question that is not a probability (QMC answers only those so far).
+    """
+    from mcscale.sim.qmc import DEFAULT_REPLICATES, simulate_qmc  # scipy.stats: only a QMC run waits for it
+
+    replicates = DEFAULT_REPLICATES if replicates is None else replicates
+    scenario = resolve_scenario(scenario)
+    for query in queries:
+        if query.kind != "probability":
+            raise QueryError(f"{query.text}: --sampler qmc answers probability questions only; use --sampler mc")
+    request = stream_request(scenario, queries, figures=False)
+    run = simulate_qmc(
+        scenario, n_draws, request.thresholds, seed, replicates, threads=threads, last_year=request.last_year
+    )
+    answers = []
+    for query in queries:
+        t = request.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
+        k = int(np.searchsorted(run.years, query.year + 1e-9, side="right")) - 1  # the last grid year <= it
+        counts = np.array([(c.exceed_by if query.by else c.exceed_in)[t, k] for c in run.replicates])
+        shares = counts / run.points
+        value = float(shares.mean())
+        mcse = float(shares.std(ddof=1) / math.sqrt(replicates))
+        total = replicates * run.points
+        bound = (
+            None if 0.0 < value < 1.0 else (("upper", 3.0 / total) if value == 0.0 else ("lower", 1.0 - 3.0 / total))
+        )
+        answers.append(
+            Answer(
+                question=query.text,
+                kind="probability",
+                unit="1",
+                n_draws=total,
+                seed=seed,
+                scenario=scenario.name,
+                value=value,
+                mcse=None if bound else mcse,
+                bound=bound,
+                details={"sampler": "qmc", "replicates": replicates},
+            )
+        )
+    return answers

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mcscale.model.scenario import Scenario, ScenarioError
 from mcscale.model.thresholds import QueryError, Threshold
@@ -39,6 +40,7 @@ __all__ = [
     "parse_question",
     "scenario_queries",
     "scenario_references",
+    "stream_request",
     "stream_specs",
 ]
 
@@ -420,3 +422,30 @@ def stream_specs(scenario: Scenario, queries: list[Query]) -> tuple[list[Thresho
         elif query.kind == "cost":
             costs.append(cost_spec(scenario, query.threshold, query.year))
     return list(dict.fromkeys(thresholds)), list(dict.fromkeys(costs))
+
+
+class StreamRequest(NamedTuple):
+    """What a streaming run must count: the keyword arguments of :func:`mcscale.api.run` that say so."""
+
+    thresholds: list[ThresholdSpec]
+    costs: list[CostSpec]
+    histograms: bool = True
+    last_year: float | None = None
+
+
+def stream_request(scenario: Scenario, queries: list[Query], figures: bool = True) -> StreamRequest:
+    """Plan a streaming run from the questions it must answer.
+
+    Asked only probabilities and costs (and no ``figures``), it counts just their
+    thresholds and costs, histograms no variable or parameter, and stops at the last
+    year any of them needs: the counts it shares with a full run are the same. Otherwise
+    it counts all of :func:`stream_specs` and histograms everything, for quantiles,
+    crossing years, summaries and figures.
+    """
+    lean = not figures and bool(queries) and all(q.kind in ("probability", "cost") for q in queries)
+    if not lean:
+        return StreamRequest(*stream_specs(scenario, queries))
+    thresholds = [threshold_spec(scenario, q.metric, q.threshold, q.op) for q in queries if q.kind == "probability"]
+    costs = [cost_spec(scenario, q.threshold, q.year) for q in queries if q.kind == "cost"]
+    last_year = max(float(q.year) for q in queries)
+    return StreamRequest(list(dict.fromkeys(thresholds)), list(dict.fromkeys(costs)), False, last_year)

@@ -225,16 +225,23 @@ def _mode(args: argparse.Namespace, scenario: Scenario, n_draws: int) -> str:
 
 
 def run_scenario(
-    args: argparse.Namespace, scenario: Scenario, n_draws: int, queries: Sequence[Query] = (), keep_lazy: bool = False
+    args: argparse.Namespace,
+    scenario: Scenario,
+    n_draws: int,
+    queries: Sequence[Query] = (),
+    keep_lazy: bool = False,
+    figures: bool = True,
 ) -> Result:
     """Sample ``scenario`` as the command-line options say; a streaming run counts ``queries``.
 
     A materialized run on a cluster is lazy: it is loaded here, in one pass, so that the
     command's answers do not sample it again each, unless ``keep_lazy`` (``run``, which
-    prints the summary and may write zarr, both done on the cluster).
+    prints the summary and may write zarr, both done on the cluster). Without
+    ``figures``, a streaming run counts only what ``queries`` need
+    (:func:`mcscale.query.stream_request`).
     """
     from mcscale.api import run
-    from mcscale.query import stream_specs
+    from mcscale.query import stream_request
     from mcscale.sim.engine import compile_seconds
 
     mode = _mode(args, scenario, n_draws)
@@ -242,15 +249,14 @@ def run_scenario(
     if seconds:
         note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
         print(f"mcscale: {note}", file=sys.stderr)
-    thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
+    request = stream_request(scenario, list(queries), figures)._asdict() if mode == "stream" else {}
     result = run(
         scenario,
         n_draws=n_draws,
         seed=args.seed,
         threads=args.threads,
         mode=mode,
-        thresholds=thresholds,
-        costs=costs,
+        **request,
         progress=_progress_bar(scenario.name),
         client=args.cluster_client() if hasattr(args, "cluster_client") else None,
     )

@@ -66,13 +66,15 @@ class Answer:
     def probability_mcse(self) -> float:
         """Largest MCSE of the answer on the probability scale.
 
-        For a probability it is ``sqrt(p (1 - p) / n)``; for a quantile at level q the
+        For a probability it is its MCSE (``sqrt(p (1 - p) / n)`` for plain Monte Carlo); for a quantile at level q the
         rank uncertainty ``sqrt(q (1 - q) / n)``: one scale that a ``--precision`` target
         can compare across kinds of answer.
         """
         n = self.n_draws
         if self.bound is not None:  # no draw (or every draw) qualified: the rule-of-three bound is the error
             return 3.0 / n
+        if self.kind == "probability" and isinstance(self.mcse, float):  # QMC's comes from its replicates
+            return self.mcse
         levels = []
         if self.value is not None:
             levels.append(self.value)

@@ -56,8 +56,9 @@ class StreamResult(Result):
             )
         data["sum"] = xr.Variable(("variable", "year"), run.moments[..., 0])
         data["sum_of_squares"] = xr.Variable(("variable", "year"), run.moments[..., 1])
-        data["parameter_histogram"] = xr.Variable(("parameter", "bin"), counts.parameter_histogram)
-        data["parameter_low"] = xr.Variable(("parameter",), stream.parameter_low)
+        if stream.histograms:
+            data["parameter_histogram"] = xr.Variable(("parameter", "bin"), counts.parameter_histogram)
+            data["parameter_low"] = xr.Variable(("parameter",), stream.parameter_low)
         data["exceed_in"] = xr.Variable(("threshold", "year"), counts.exceed_in)
         data["exceed_by"] = xr.Variable(("threshold", "year"), counts.exceed_by)
         data["crossing"] = xr.Variable(("threshold", "crossing_bin"), counts.crossing)
@@ -85,6 +86,9 @@ class StreamResult(Result):
                 "n_bins": stream.n_bins,
                 "crossing_width": stream.crossing_width,
                 "fixed_parameters": fixed_parameters(scenario),
+                # what was counted: a run asked only probabilities histograms nothing and stops early
+                "histograms": int(stream.histograms),
+                "counted_years": int(stream.n_steps),
             },
         )
         attrs = run_attrs(scenario, seed, run.layout, chunk_size, "stream", run.seconds)
@@ -115,7 +119,29 @@ class StreamResult(Result):
         """The year grid [year]."""
         return self._tree["accumulators"]["year"].values
 
+    def _check_histograms(self) -> None:
+        """Raise unless this run histogrammed its variables and parameters (runs saved before it was optional did)."""
+        if not self._tree["accumulators"].attrs.get("histograms", 1):
+            raise QueryError(
+                "this streaming run histogrammed nothing (it was asked only probabilities): quantiles, intervals, "
+                "summaries and figures need histograms (ask the question in the same command, or run without --stream)"
+            )
+
+    def _counted_years(self) -> int:
+        """How many grid years the run propagated and counted (all, unless it was asked only probabilities)."""
+        return int(self._tree["accumulators"].attrs.get("counted_years", len(self.years)))
+
+    def _check_counted(self, index: int) -> None:
+        """Raise unless grid year ``index`` was counted."""
+        counted = self._counted_years()
+        if index >= counted:
+            raise QueryError(
+                f"this streaming run counted only up to {self.years[counted - 1]:g}: the years a question needs "
+                "must be known before sampling (ask the question in the same command, or run without --stream)"
+            )
+
     def _histogram(self, metric: str) -> tuple[np.ndarray, float]:
+        self._check_histograms()
         acc = self._tree["accumulators"]
         key = f"histogram_{metric}"
         if key not in acc.data_vars:
@@ -154,6 +180,7 @@ class StreamResult(Result):
         fixed = json.loads(acc.attrs.get("fixed_parameters", "{}"))
         if name in fixed:
             return np.full(len(q), float(fixed[name]))
+        self._check_histograms()
         if not self.scenario.all_priors()[name].is_positive():
             raise QueryError(
                 f"{name!r} can be zero or negative: stream mode keeps histograms of log10 of the priors, "
@@ -200,20 +227,21 @@ class StreamResult(Result):
             raise QueryError("give exactly one of by= or in_year=")
         t = self._threshold_index(metric, threshold, op)
         acc = self._tree["accumulators"]
-        if by is not None:
-            count = int(acc["exceed_by"].values[t, self.grid_index_by(by)])
-        else:
-            count = int(acc["exceed_in"].values[t, self.grid_index_in(in_year)])
+        index = self.grid_index_by(by) if by is not None else self.grid_index_in(in_year)
+        self._check_counted(index)
+        count = int(acc["exceed_by" if by is not None else "exceed_in"].values[t, index])
         return self.probability_answer(count, question or probability_text(metric, op, threshold, by, in_year))
 
     def exceedance_curve(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """P(metric >= threshold by year) for every grid year, from the exceedance counts."""
         t = self._threshold_index(metric, threshold, op)
+        self._check_counted(len(self.years) - 1)
         return self._tree["accumulators"]["exceed_by"].values[t] / self.n_draws
 
     def crossing_histogram(self, metric: str, threshold: Threshold, op: str = ">=") -> np.ndarray:
         """Share of draws first crossing in each grid interval, shape (n_years - 1,)."""
         t = self._threshold_index(metric, threshold, op)
+        self._check_counted(len(self.years) - 1)
         counts = self._tree["accumulators"]["crossing"].values[t, :-1]
         per_interval = CROSSING_BINS_PER_STEP
         # the last fine bin holds crossings exactly at the end year; it belongs to the last interval
@@ -226,6 +254,7 @@ class StreamResult(Result):
     ) -> Answer:
         """Distribution of the first year ``metric`` reaches ``threshold``, from the crossing histogram."""
         t = self._threshold_index(metric, threshold, op)
+        self._check_counted(len(self.years) - 1)
         acc = self._tree["accumulators"]
         counts = acc["crossing"].values[t]
         # the histogram starts at the first grid year; its last bin counts "never"

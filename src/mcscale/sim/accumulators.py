@@ -74,7 +74,12 @@ class CostSpec(NamedTuple):
 
 
 class StreamPlan(NamedTuple):
-    """Bins and thresholds the streaming kernel accumulates (arrays the kernels read)."""
+    """Bins and thresholds the streaming kernel accumulates (arrays the kernels read).
+
+    ``histograms`` says whether variables and parameters are histogrammed (and their
+    moments summed); ``n_steps`` is how many grid years are propagated and counted: a
+    run asked only probabilities up to some year stops there.
+    """
 
     bin_width: float
     n_bins: int
@@ -91,6 +96,8 @@ class StreamPlan(NamedTuple):
     cost_log10: np.ndarray
     cost_row: np.ndarray
     cost_low: np.ndarray
+    histograms: bool
+    n_steps: int
 
 
 class StreamCounts(NamedTuple):
@@ -214,14 +221,36 @@ def build_stream_plan(
     plan: ModelPlan,
     seed: int,
     chunk_length: int,
+    histograms: bool = True,
+    last_year: float | None = None,
 ) -> StreamPlan:
     """Choose histogram ranges from a pilot chunk and encode thresholds for the kernel.
 
     The pilot is chunk 0 itself, so the ranges depend only on (scenario, seed, chunk
     size). Values beyond a range land in the under- or overflow bin and are counted.
+    Without ``histograms`` and costs there is nothing to range, and no pilot. The
+    kernel propagates the grid years up to ``last_year`` [year] (None: all).
     """
     rows = {name: i for i, name in enumerate(names)}
     cost_year = np.array([int(round((c.year - scenario.start) / scenario.step)) for c in costs], dtype=np.int64)
+    years = year_grid(scenario)
+    n_steps = len(years) if last_year is None else max(1, int(np.searchsorted(years, last_year + 1e-9, "right")))
+    n_steps = max(n_steps, int(cost_year.max(initial=-1)) + 1)
+    n_kept = int(np.count_nonzero(plan.variable_slot >= 0))
+    if not histograms and not costs:
+        return _plan(
+            scenario,
+            thresholds,
+            costs,
+            rows,
+            cost_year,
+            np.zeros(n_kept),
+            np.zeros(table.n_params),
+            np.zeros((0, 2)),
+            0,
+            histograms,
+            n_steps,
+        )
     variables, parameters, cost_ranges = _pilot_extremes(
         scenario, costs, cost_year, table, rows, plan, seed, chunk_length
     )
@@ -237,11 +266,31 @@ def build_stream_plan(
 
     variable_low, parameter_low = padded_lows(variables), padded_lows(parameters)
     cost_low = padded_lows(cost_ranges).reshape(len(costs), 2)
+    n_bins = int(math.ceil(max(spans) / STREAM_BIN_WIDTH))
+    return _plan(
+        scenario, thresholds, costs, rows, cost_year, variable_low, parameter_low, cost_low, n_bins, histograms, n_steps
+    )
+
+
+def _plan(
+    scenario: Scenario,
+    thresholds: list[ThresholdSpec],
+    costs: list[CostSpec],
+    rows: dict[str, int],
+    cost_year: np.ndarray,
+    variable_low: np.ndarray,
+    parameter_low: np.ndarray,
+    cost_low: np.ndarray,
+    n_bins: int,
+    histograms: bool,
+    n_steps: int,
+) -> StreamPlan:
+    """Encode thresholds and costs, with the histogram ranges chosen, as the kernel reads them."""
     variable_index = {name: v for v, name in enumerate(METRICS)}
     years = year_grid(scenario)
     return StreamPlan(
         bin_width=STREAM_BIN_WIDTH,
-        n_bins=int(math.ceil(max(spans) / STREAM_BIN_WIDTH)),
+        n_bins=n_bins,
         variable_low=variable_low,
         parameter_low=parameter_low,
         threshold_variable=np.array([variable_index[t.variable] for t in thresholds], dtype=np.int64),
@@ -255,17 +304,23 @@ def build_stream_plan(
         cost_log10=np.array([c.log10_value for c in costs]),
         cost_row=np.array([rows[c.row_name] if c.row_name else -1 for c in costs], dtype=np.int64),
         cost_low=cost_low,
+        histograms=histograms,
+        n_steps=n_steps,
     )
 
 
 def empty_counts(stream: StreamPlan, n_kept: int, n_params: int) -> StreamCounts:
-    """Return zeroed accumulators for ``n_kept`` variables and ``n_params`` parameters."""
+    """Return zeroed accumulators for ``n_kept`` variables and ``n_params`` parameters.
+
+    A plan without histograms gets empty variable and parameter histograms.
+    """
     n_years = len(stream.years)
     n_thresholds = len(stream.threshold_variable)
     width = stream.n_bins + 2
+    histogram_width = width if stream.histograms else 0
     return StreamCounts(
-        histogram=np.zeros((n_kept, n_years, width), dtype=np.int64),
-        parameter_histogram=np.zeros((n_params, width), dtype=np.int64),
+        histogram=np.zeros((n_kept if stream.histograms else 0, n_years, histogram_width), dtype=np.int64),
+        parameter_histogram=np.zeros((n_params, histogram_width), dtype=np.int64),
         exceed_in=np.zeros((n_thresholds, n_years), dtype=np.int64),
         exceed_by=np.zeros((n_thresholds, n_years), dtype=np.int64),
         crossing=np.zeros((n_thresholds, stream.n_crossing_bins + 1), dtype=np.int64),

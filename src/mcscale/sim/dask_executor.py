@@ -424,13 +424,15 @@ def simulate_stream(
     costs: list[CostSpec] | None = None,
     progress: Progress | None = None,
     chunks_per_task: int | None = None,
+    histograms: bool = True,
+    last_year: float | None = None,
 ) -> StreamRun:
     """Stream a scenario on a dask cluster: the same bits as :func:`mcscale.sim.engine.simulate_stream`.
 
     Parameters
     ----------
     client : distributed.Client
-    scenario, n_draws, seed, chunk_size, thresholds, costs
+    scenario, n_draws, seed, chunk_size, thresholds, costs, histograms, last_year
         As :func:`~mcscale.sim.engine.simulate_stream` takes them.
     progress : callable, optional
         Called as ``progress(draws_done, n_draws)`` each time a task finishes.
@@ -447,7 +449,7 @@ def simulate_stream(
         When the cluster cannot finish the run (see the module docstring).
     """
     started = time.perf_counter()
-    setup = setup_stream(scenario, n_draws, seed, chunk_size, thresholds, costs)
+    setup = setup_stream(scenario, n_draws, seed, chunk_size, thresholds, costs, histograms, last_year)
     layout = setup.run.layout
     threads = _threads(client)
     size = chunks_per_task or task_chunks(layout.n_chunks, threads)

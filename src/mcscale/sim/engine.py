@@ -144,8 +144,8 @@ class StreamTask(NamedTuple):
         return empty_counts(self.stream, self.n_variables, self.chunk.table.n_params)
 
     def moments_shape(self) -> tuple[int, int, int]:
-        """Shape of one chunk's moments: (kept variables, years, 2)."""
-        return (self.n_variables, len(self.stream.years), 2)
+        """Shape of one chunk's moments: (kept variables, years, 2); no variables without histograms."""
+        return (self.n_variables if self.stream.histograms else 0, len(self.stream.years), 2)
 
 
 class RunSetup(NamedTuple):
@@ -197,20 +197,36 @@ def setup_stream(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     thresholds: list[ThresholdSpec] | None = None,
     costs: list[CostSpec] | None = None,
+    histograms: bool = True,
+    last_year: float | None = None,
 ) -> StreamSetup:
     """Plan a streaming run, sampling the pilot (chunk 0) that sets the histogram ranges.
 
-    The plan depends only on (scenario, seed, chunk size, thresholds, costs), so it is
-    made once, where the run starts, and every worker gets the same one.
+    The plan depends only on (scenario, seed, chunk size, thresholds, costs,
+    histograms, last year), so it is made once, where the run starts, and every worker
+    gets the same one. Without ``histograms`` only thresholds and costs are counted,
+    and only the grid years up to ``last_year`` [year] (None: all) are propagated.
     """
     thresholds = list(thresholds or [])
     costs = list(costs or [])
     run = setup_run(scenario, n_draws, seed, chunk_size)
     task = run.task
     stream = build_stream_plan(
-        scenario, thresholds, costs, task.table, run.parameter_names, task.plan, seed, task.chunk_length
+        scenario,
+        thresholds,
+        costs,
+        task.table,
+        run.parameter_names,
+        task.plan,
+        seed,
+        task.chunk_length,
+        histograms=histograms,
+        last_year=last_year,
     )
-    return StreamSetup(StreamTask(task, stream, len(run.variables)), run, thresholds, costs)
+    variables = run.variables if histograms else []
+    return StreamSetup(
+        StreamTask(task, stream, len(run.variables)), run._replace(variables=variables), thresholds, costs
+    )
 
 
 def sample_chunk(task: ChunkTask, k: int, parameters: np.ndarray, trajectories: np.ndarray) -> None:
@@ -359,6 +375,8 @@ def simulate_stream(
     thresholds: list[ThresholdSpec] | None = None,
     costs: list[CostSpec] | None = None,
     progress: Progress | None = None,
+    histograms: bool = True,
+    last_year: float | None = None,
 ) -> StreamRun:
     """Sample a scenario keeping only mergeable accumulators: memory independent of n_draws.
 
@@ -380,13 +398,18 @@ def simulate_stream(
         Cost questions to histogram.
     progress : callable, optional
         Called as ``progress(draws_done, n_draws)`` after each chunk.
+    histograms : bool, optional
+        Histogram every variable in every year, and every parameter (for quantiles,
+        summaries and figures); without, only thresholds and costs are counted.
+    last_year : float, optional
+        Propagate and count only the grid years up to this one [year] (default: all).
 
     Returns
     -------
     StreamRun
     """
     started = time.perf_counter()
-    setup = setup_stream(scenario, n_draws, seed, chunk_size, thresholds, costs)
+    setup = setup_stream(scenario, n_draws, seed, chunk_size, thresholds, costs, histograms, last_year)
     task = setup.task
     local = threading.local()
     all_counts: list[StreamCounts] = []

@@ -20,7 +20,7 @@ from mcscale.sim.kernels.codes import (
 )
 from mcscale.sim.kernels.special import inline_jit, jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
 
-__all__ = ["draw_parameters", "parameters_from_normals", "sample_normals"]
+__all__ = ["draw_parameters", "normals_from_uniforms", "parameters_from_normals", "sample_normals"]
 
 _U_MIN = 1e-300
 _U_MAX = 1.0 - 2.0**-53
@@ -218,6 +218,44 @@ def draw_parameters(rng, prior, out: np.ndarray) -> None:
             z[:, :n] = z_raw[:, :n]
         for row in range(prior.n_params):
             _draw_row(row, z[max(prior.normal_index[row], 0)], n, prior, out, start)
+
+
+@jit
+def normals_from_uniforms(u: np.ndarray, prior, z: np.ndarray) -> None:
+    """Fill ``z`` with the copula's correlated normals at given uniforms (quasi-Monte Carlo points).
+
+    Coordinate ``c`` of point ``j`` becomes independent normal ``c`` of draw ``j``
+    (``ndtri``), correlated through the Cholesky factor as :func:`draw_parameters`
+    correlates its pseudo-random normals.
+
+    Parameters
+    ----------
+    u : ndarray, shape (max(n_normals, 1), n_draws)
+        Points in the unit cube, one column per draw (C-contiguous: the loop over
+        draws then vectorizes).
+    prior : PriorTable
+        Encoded priors.
+    z : ndarray, shape (max(n_normals, 1), n_draws)
+        Receives the normals, for :func:`parameters_from_normals`.
+    """
+    chol = prior.cholesky
+    n_normals, n_draws = chol.shape[0], u.shape[1]
+    z_raw = np.empty((n_normals, n_draws))
+    for c in range(n_normals):
+        source, target = u[c], z_raw[c]
+        for j in range(n_draws):
+            target[j] = ndtri(min(max(source[j], _U_MIN), _U_MAX))
+    if not prior.correlated:
+        z[:n_normals] = z_raw
+        return
+    for r in range(n_normals):
+        z[r] = 0.0
+        for c in range(r + 1):
+            weight = chol[r, c]
+            if weight != 0.0:  # adding 0 * z changes no bit
+                row, source = z[r], z_raw[c]
+                for j in range(n_draws):
+                    row[j] += weight * source[j]
 
 
 @jit

@@ -48,7 +48,7 @@ from mcscale.sim.kernels.codes import (
 from mcscale.sim.kernels.sampling import draw_parameters
 from mcscale.sim.kernels.special import fast_log10, jit, vectorizable_exp
 
-__all__ = ["propagate", "stream_chunk"]
+__all__ = ["propagate", "stream_chunk", "stream_parameters"]
 
 _LOG10_2 = math.log10(2.0)
 _LN10 = math.log(10.0)
@@ -296,14 +296,24 @@ def _add_moments(values: np.ndarray, n: int, sums: np.ndarray, squares: np.ndarr
 
 @jit
 def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: np.ndarray) -> None:
-    """Sample one chunk and add it to streaming accumulators; nothing per draw is kept.
+    """Sample one chunk with ``rng`` into ``params`` (scratch) and add it to the accumulators.
+
+    ``rng`` is the chunk's own generator and ``prior`` the encoded priors; see
+    :func:`stream_parameters` for the others.
+    """
+    draw_parameters(rng, prior, params)
+    stream_parameters(plan, stream, counts, moments, params)
+
+
+@jit
+def stream_parameters(plan, stream, counts, moments: np.ndarray, params: np.ndarray) -> None:
+    """Add one chunk of parameter draws to streaming accumulators; nothing per draw is kept.
+
+    Only what the plan asks for is computed: years up to ``stream.n_steps``, and the
+    variable and parameter histograms and moments only with ``stream.histograms``.
 
     Parameters
     ----------
-    rng : numpy.random.Generator
-        The chunk's own generator.
-    prior : PriorTable
-        Encoded priors.
     plan : ModelPlan
         Encoded model.
     stream : StreamPlan
@@ -314,12 +324,12 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     moments : ndarray, shape (n_kept, n_years, 2)
         Receives this chunk's sum and sum of squares of the log10 values.
     params : ndarray, shape (n_params, chunk_length)
-        Scratch for the chunk's parameter draws.
+        The chunk's parameter draws [canonical units] (:func:`draw_parameters`, or
+        :func:`~mcscale.sim.kernels.sampling.parameters_from_normals` at chosen normals).
     """
-    draw_parameters(rng, prior, params)
     variable_slot = plan.variable_slot
     n_draws, n_params = params.shape[1], params.shape[0]
-    n_years = stream.years.shape[0]
+    n_years, n_steps, histograms = stream.years.shape[0], stream.n_steps, stream.histograms
     n_bins = stream.n_bins
     inverse_width = 1.0 / stream.bin_width
     years = stream.years
@@ -347,18 +357,18 @@ def stream_chunk(rng, prior, plan, stream, counts, moments: np.ndarray, params: 
     for start in range(0, n_draws, BLOCK_SIZE):
         n = min(BLOCK_SIZE, n_draws - start)
         _start_block(params, start, n, plan, block)
-        for row in range(n_params):
+        for row in range(n_params if histograms else 0):
             histogram_row(log_params[row], n, parameter_low[row], inverse_width, n_bins, bins, parameter_histogram[row])
         for t in range(n_thresholds):
             sign, level, row = threshold_sign[t], threshold_log10[t], threshold_row[t]
             for j in range(n):
                 limits[t, j] = sign * (level + log_params[row, j] if row >= 0 else level)
             reached[t, :n] = 0
-        for k in range(n_years):
+        for k in range(n_steps):
             rows = _advance_year(
                 k, n, modes, interval_regime, values, increments, ratios, power, elapsed, rows_by_parity
             )
-            for v in range(N_VARIABLES):
+            for v in range(N_VARIABLES if histograms else 0):
                 slot = variable_slot[v]
                 if slot >= 0:
                     histogram_row(rows[v], n, variable_low[slot], inverse_width, n_bins, bins, histogram[slot, k])

@@ -1,0 +1,101 @@
+"""Randomised quasi-Monte Carlo: closed-form oracles within the MCSE of its replicates, bits on any thread count."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mcscale
+from helpers import scenario_text
+from mcscale import QueryError
+from mcscale.api import qmc_probabilities
+from mcscale.cli import main
+from mcscale.query import parse_question, scenario_references, stream_request
+from mcscale.sim.qmc import replicate_points, simulate_qmc
+
+ROOT = Path(__file__).resolve().parents[1]
+# physical FLOP in 2025 = spend x FLOP/USD x 0.4, two lognormals: log10 of it is normal
+TWO_LOGNORMALS = scenario_text(
+    end=2028,
+    spend_initial='{ dist = "lognormal", median = 1e8, gsd = 3 }',
+    hardware_flop_per_usd='{ dist = "lognormal", median = 1e17, gsd = 2 }',
+)
+MU = 8 + 17 + math.log10(0.4)
+SD = math.hypot(math.log10(3), math.log10(2))
+QUESTIONS = ["P(physical_flop >= 1e25 in 2025)", "P(physical_flop <= 3e24 in 2025)"]
+
+
+@pytest.fixture(scope="module")
+def scenario() -> mcscale.Scenario:
+    return mcscale.parse_scenario(TWO_LOGNORMALS, "two_lognormals.toml")
+
+
+def _queries(scenario, texts):
+    return [parse_question(text, scenario_references(scenario)) for text in texts]
+
+
+def test_qmc_agrees_with_the_closed_form_within_its_mcse_and_beats_plain_monte_carlo(scenario):
+    exact = [stats.norm.sf((25 - MU) / SD), stats.norm.cdf((math.log10(3e24) - MU) / SD)]
+    answers = qmc_probabilities(scenario, _queries(scenario, QUESTIONS), 2**18, seed=1)
+    for answer, p in zip(answers, exact, strict=True):
+        assert answer.n_draws == 2**18 and answer.details == {"sampler": "qmc", "replicates": 16}
+        assert abs(answer.value - p) <= 4 * answer.mcse
+        # an indicator is not smooth, but Sobol points still cut the error several-fold
+        assert answer.mcse < math.sqrt(p * (1 - p) / answer.n_draws) / 3
+        assert answer.probability_mcse() == answer.mcse
+
+
+def test_mcse_from_the_replicates_is_their_spread(scenario):
+    request = stream_request(scenario, _queries(scenario, QUESTIONS[:1]), figures=False)
+    run = simulate_qmc(scenario, 2**15, request.thresholds, seed=2, replicates=8, last_year=request.last_year)
+    shares = np.array([c.exceed_in[0, 0] for c in run.replicates]) / run.points
+    (answer,) = qmc_probabilities(scenario, _queries(scenario, QUESTIONS[:1]), 2**15, seed=2, replicates=8)
+    assert answer.value == pytest.approx(shares.mean(), rel=1e-15)
+    assert answer.mcse == pytest.approx(shares.std(ddof=1) / math.sqrt(8), rel=1e-12)
+    assert len(set(shares)) > 1  # the scramblings differ
+
+
+def test_qmc_is_bit_identical_for_any_thread_count(scenario):
+    base = mcscale.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    request = stream_request(base, _queries(base, ["P(effective_flop >= 1e31 by 2030)"]), figures=False)
+    runs = [simulate_qmc(base, 2**18, request.thresholds, seed=4, threads=t, last_year=2030) for t in (1, 2, 3)]
+    assert runs[0].points == 2**14 and runs[0].stream.n_steps == 6
+    for other in runs[1:]:
+        for a, b in zip(runs[0].replicates, other.replicates, strict=True):
+            assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_draws_round_up_to_replicates_times_a_power_of_two():
+    assert replicate_points(100_000, 16) == 8192 and replicate_points(2**20, 16) == 2**16
+    assert replicate_points(1, 16) == 1
+
+
+def test_qmc_declines_what_it_cannot_answer(scenario, capsys):
+    with pytest.raises(QueryError, match="probability questions only"):
+        qmc_probabilities(scenario, _queries(scenario, ["quantiles spend in 2026"]), 1024)
+    with pytest.raises(ValueError, match="at least 2 replicates"):
+        qmc_probabilities(scenario, _queries(scenario, QUESTIONS), 1024, replicates=1)
+    question = "P(effective_flop >= 1e31 by 2030)"
+    args = ["query", "baseline", question, "quantiles spend in 2030", "--sampler", "qmc", "--draws", "65536"]
+    assert main([*args, "--json"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert '"replicates": 16' in lines[0] and "probability questions only" in lines[1]
+    assert main(["query", "baseline", question, "--sampler", "qmc", "--cluster", "local:1"]) == 2
+    assert "not on a dask cluster" in capsys.readouterr().err
+
+
+def test_cli_precision_with_qmc_uses_the_replicates_mcse(capsys):
+    question = "P(effective_flop >= 1e31 by 2030)"
+    assert main(["query", "baseline", question, "--sampler", "qmc", "--precision", "0.001"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(question) and "precision 0.001 reached" in captured.err
+
+
+def test_reported_mcse_matches_the_spread_over_50_seeds(scenario):
+    queries = _queries(scenario, QUESTIONS[:1])
+    answers = [qmc_probabilities(scenario, queries, 2**14, seed=seed)[0] for seed in range(50)]
+    spread = np.std([a.value for a in answers], ddof=1)
+    reported = np.mean([a.mcse for a in answers])
+    assert spread == pytest.approx(reported, rel=0.25)
