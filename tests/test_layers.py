@@ -15,7 +15,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "mcscale"
 
 #: Layers from the bottom up; a module may import only from its own package or from layers below it.
 LAYERS = (
-    ("mcscale._version", "mcscale.units", "mcscale.fileio", "mcscale.text", "mcscale.numbers"),
+    ("mcscale._version", "mcscale.units", "mcscale.fileio"),
     ("mcscale.model", "mcscale.stats"),
     ("mcscale.estimate",),
     ("mcscale.scenario_file", "mcscale.testing"),

@@ -9,6 +9,7 @@ here, through :mod:`mcscale.estimate`, into the prior it sets.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,6 @@ from mcscale.model.copula import normal_correlation
 from mcscale.model.prior_tables import Problems, check_domain, is_number, number, parse_prior_table
 from mcscale.model.priors import PriorSpec
 from mcscale.model.scenario import Question, Regime, Scenario, ScenarioError
-from mcscale.text import say
 from mcscale.units import BUILTIN_REFERENCES, METRICS
 
 __all__ = [
@@ -553,18 +553,6 @@ def _apply_estimate(data: dict[str, Any], problems: Problems) -> None:
     target[key] = prior
 
 
-def _read_toml(text: str, source: str) -> dict[str, Any]:
-    """Read TOML, turning what the reader cannot take (deep nesting, huge integers) into a ScenarioError."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, [("", f"invalid TOML: {exc}")]) from None
-    except RecursionError:
-        raise ScenarioError(source, [("", "invalid TOML: arrays or tables nested too deep")]) from None
-    except ValueError:  # an integer beyond Python's digit limit for conversion from text
-        raise ScenarioError(source, [("", "invalid TOML: an integer of more than 4,300 digits")]) from None
-
-
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML text.
 
@@ -591,7 +579,10 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     onto its end values, a truncation that keeps less than 1% of a prior's probability
     (see :func:`mcscale.model.prior_tables.prior_warnings`).
     """
-    data = _read_toml(text, source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, [("", f"invalid TOML: {exc}")]) from None
     problems = Problems()
     for key in data:
         if key not in SECTIONS:
@@ -641,7 +632,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     if problems.items or grid is None:
         raise ScenarioError(source, problems.items)
     for path, message in problems.warnings:  # the file is accepted; say what its draws may surprise by
-        say("warning", f"{source}: {path}: {message}")
+        print(f"mcscale: warning: {source}: {path}: {message}", file=sys.stderr)
     table = data["scenario"]
     spend = data.get("spend", {})
     return Scenario(

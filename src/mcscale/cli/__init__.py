@@ -28,7 +28,6 @@ from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
 from mcscale.cli.sensitivity import add_sensitivity_parser
-from mcscale.text import say
 
 __all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
 
@@ -73,7 +72,7 @@ def _user_error_lines(exc: ValueError) -> list[str] | None:
     if isinstance(exc, ScenarioError):
         return exc.lines()
     if isinstance(exc, QuestionSyntaxError | QueryError):
-        return str(exc).split("\n")  # a syntax error's question and caret are lines of their own
+        return [str(exc)]
     return None
 
 
@@ -95,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as exc:
-        say("error", exc)
+        print(f"mcscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mcscale: interrupted", file=sys.stderr)
@@ -104,14 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:  # writing an output or reading an input the system refused
-        say("error", exc)
+        print(f"mcscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # ScenarioError, QuestionSyntaxError and QueryError are ValueErrors
         lines = _user_error_lines(exc)
         if lines is None:
             raise
         for line in lines:
-            say("error", line)
+            print(f"mcscale: error: {line}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 from mcscale.cli.common import EXIT_OK, UsageError, load_checked_scenario, positive_int
-from mcscale.text import say
 
 __all__ = ["add_explore_parser"]
 
@@ -54,7 +53,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
             hint = "; give another --port, or --port 0 for any free one" if args.port else ""
             raise UsageError(f"cannot serve on {host}:{args.port}: {exc.strerror or exc}{hint}") from None
     for warning in caught:
-        say("warning", warning.message)
+        print(f"mcscale: warning: {warning.message}", file=sys.stderr)
     print(f"mcscale explore: {scenario.name} at {server.url}  (Ctrl-C stops it)", flush=True)
     if args.open:
         import webbrowser

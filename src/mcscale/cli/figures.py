@@ -7,13 +7,12 @@ by these commands, after sampling.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcscale.cli.common import (
     EXIT_OK,
-    FIGURE_SUFFIXES,
-    HTML_SUFFIXES,
     UsageError,
     add_cluster_options,
     add_sampling_options,
@@ -23,7 +22,6 @@ from mcscale.cli.common import (
     run_scenario,
     with_cluster,
 )
-from mcscale.text import say
 
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
@@ -60,7 +58,7 @@ def _warn_basis(scenarios: Sequence[Scenario], metric: str) -> None:
 
     note = chartdata.basis_note(list(scenarios), metric)
     if note:
-        say("warning", note)
+        print(f"mcscale: warning: {note}", file=sys.stderr)
 
 
 def _milestone_queries(scenario: Scenario) -> list[Query]:
@@ -103,7 +101,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from mcscale.query import parse_question, scenario_references
     from mcscale.viz import chartdata
 
-    output = check_output(args.output, FIGURE_SUFFIXES, args.scenarios)
+    output = check_output(args.output)
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
     kind = args.kind
     scenarios = _load_scenarios(args.scenarios)
     if kind == "tornado":
@@ -158,7 +158,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from mcscale.report.html import scenario_report, write_report
 
-    output = check_output(args.output, HTML_SUFFIXES, [args.scenario])
+    output = check_output(args.output)
     (scenario,) = _load_scenarios([args.scenario])
     result = run_scenario(args, scenario, args.draws, _milestone_queries(scenario))
     write_report(scenario_report(result, dpi=args.dpi), output)
@@ -171,7 +171,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
     from mcscale.report.html import comparison_report, write_report
 
-    output = check_output(args.output, HTML_SUFFIXES, args.scenarios)
+    output = check_output(args.output)
     if len(args.scenarios) < 2:
         raise UsageError("compare needs two or more scenarios")
     scenarios = _load_scenarios(args.scenarios)

@@ -14,16 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcscale.cli.common import (
-    EXIT_OK,
-    FIGURE_SUFFIXES,
-    UsageError,
-    check_output,
-    draw_count,
-    load_checked_scenario,
-    non_negative_int,
-    positive_int,
-)
+from mcscale.cli.common import EXIT_OK, UsageError, check_output, load_checked_scenario, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from mcscale.analysis.backtest import BacktestResult
@@ -98,7 +89,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     )
     from mcscale.fileio import write_atomic
 
-    output = check_output(args.output, (".toml",), [args.data])
+    output = check_output(args.output)
     hardware = DEFAULT_HARDWARE_DOUBLING if args.hardware_doubling is None else args.hardware_doubling
     runs = _read_runs(args.data)
     try:
@@ -142,7 +133,9 @@ def _draw(bt: BacktestResult, result: Result, output: Path, args: argparse.Names
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from mcscale.analysis.backtest import BacktestError, backtest, format_backtest
 
-    output = check_output(args.output, FIGURE_SUFFIXES, [args.scenario, args.data])
+    output = check_output(args.output)
+    if output is not None and output.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
     scenario = load_checked_scenario(args.scenario)
     runs = _read_runs(args.data)
     try:
@@ -213,7 +206,7 @@ def add_history_parsers(commands: Any) -> None:
     )
     bt.add_argument("--utilization", default=None, metavar="X", help="utilization.value, or a prior")
     bt.add_argument("--data", default=None, metavar="FILE.csv", help="runs file (default: the bundled Epoch AI data)")
-    bt.add_argument("--draws", type=draw_count, default=100_000, help="number of draws (default 100000)")
+    bt.add_argument("--draws", type=positive_int, default=100_000, help="number of draws (default 100000)")
     bt.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
     bt.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     bt.add_argument(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 
 from mcscale.cli.common import EXIT_OK, EXIT_USAGE
 from mcscale.fileio import write_atomic
-from mcscale.text import say
 
 __all__ = ["TEMPLATE", "add_parser", "run", "template_text"]
 
@@ -53,7 +53,7 @@ def template_text(name: str = "starter", file_name: str = _FILE_NAME) -> str:
 
 
 def _error(message: str) -> int:
-    say("error", message)
+    print(f"mcscale: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from mcscale.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
-    RESULT_SUFFIXES,
     UsageError,
     add_cluster_options,
     add_sampling_options,
@@ -87,7 +86,9 @@ def _print_summary(result: Result) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    output = check_output(args.output, RESULT_SUFFIXES, [args.scenario])
+    output = check_output(args.output)
+    if output is not None and output.suffix.lower() not in (".nc", ".nc4", ".zarr"):
+        raise UsageError(f"{output}: results are written as netCDF or zarr; use a .nc file name, or .zarr")
     scenario = load_checked_scenario(args.scenario)
     result = run_scenario(args, scenario, args.draws, keep_lazy=True)
     _print_summary(result)

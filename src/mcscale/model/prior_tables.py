@@ -19,7 +19,6 @@ from mcscale.model.priors import (
     metalog_coefficients,
     metalog_decreasing,
 )
-from mcscale.numbers import LOG10_MAX, finite_float
 from mcscale.units import TIME_UNITS, Z_90_INTERVAL
 
 __all__ = [
@@ -104,11 +103,10 @@ def number(value: Any, path: str, problems: Problems) -> float | None:
     if not is_number(value):
         problems.add(path, f"must be a number, got {value!r}")
         return None
-    try:
-        return finite_float(value)
-    except ValueError as exc:
-        problems.add(path, str(exc))
+    if not math.isfinite(value):
+        problems.add(path, f"must be finite, got {value!r}")
         return None
+    return float(value)
 
 
 def parse_prior_table(
@@ -406,10 +404,10 @@ def _parse_points(path: str, raw: Any, problems: Problems) -> list[tuple[float, 
         if not (isinstance(pair, list) and len(pair) == 2 and all(is_number(x) for x in pair)):
             problems.add(f"{path}[{i}]", f"must be a pair of numbers [x, value], got {pair!r}")
             return None
-        pair = [number(x, f"{path}[{i}]", problems) for x in pair]
-        if None in pair:
+        if not all(math.isfinite(x) for x in pair):
+            problems.add(f"{path}[{i}]", f"must be finite, got {pair!r}")
             return None
-        points.append((pair[0], pair[1]))
+        points.append((float(pair[0]), float(pair[1])))
     xs = [x for x, _ in points]
     if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
         problems.add(path, "first entries must be strictly increasing")
@@ -437,11 +435,6 @@ def _parse_table_form(
         values = [v for _, v in points]
         if any(b < a for a, b in zip(values, values[1:], strict=False)):
             problems.add(f"{path}.points", "values must not decrease as the percentile grows")
-            return None
-        if log10 and max(abs(v) for v in values) > LOG10_MAX:
-            problems.add(
-                f"{path}.points", f"log10 values must lie within +-{LOG10_MAX:.0f}: beyond, 10^value overflows"
-            )
             return None
         table = tuple((p / 100.0, v) for p, v in points)
         return PriorSpec(name=name, dist=dist, points=table, log10=log10)

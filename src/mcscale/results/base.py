@@ -218,8 +218,7 @@ class Result(ABC):
         n = self.n_draws
         p = count / n
         if p in (0.0, 1.0):
-            # the rule of three, clipped to [0, 1]: below 3 draws it says nothing
-            bound = ("upper", min(1.0, 3.0 / n)) if p == 0.0 else ("lower", max(0.0, 1.0 - 3.0 / n))
+            bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
             return self.new_answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
         mcse = math.sqrt(p * (1 - p) / n)
         return self.new_answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})
