@@ -271,7 +271,7 @@ def test_written_questions_are_checked_before_sampling(tmp_path, capsys):
     [
         (["query", "--from", "scenarios/baseline.toml", "P(spend >= 1 by 2030)"], "cannot read as netCDF"),
         (["run", "baseline", "--draws", "100", "-o", "/dev/null"], "not a regular file"),
-        (["run", "baseline", "--draws", "100", "-o", "out.txt"], "use a .nc file name, or .zarr"),
+        (["run", "baseline", "--draws", "100", "-o", "out.txt"], "writes .nc, .nc4, .zarr files, not '.txt'"),
         (["run", "baseline", "--draws", "1e30"], "at most"),
     ],
 )

@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_PARTIAL",
     "EXIT_USAGE",
+    "FIGURE_SUFFIXES",
     "INSTALL_DASK",
     "MAX_COUNT",
     "Parser",
@@ -53,6 +54,8 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 #: How to install what --cluster, --scheduler and zarr outputs need.
 INSTALL_DASK = "pip install 'mcscale[dask]'"
+#: The extensions of figures (the format follows the extension).
+FIGURE_SUFFIXES = (".png", ".svg")
 #: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
 MAX_COUNT = 10**11
 
@@ -102,11 +105,33 @@ def load_checked_scenario(text: str) -> Scenario:
     return scenario
 
 
-def check_output(path: str | None) -> Path | None:
-    """Fail before sampling if the output cannot be written (a ``.zarr`` output is a directory: a zarr store)."""
+def check_output(
+    path: str | None, inputs: Sequence[str | Path | None] = (), suffixes: Sequence[str] | None = None
+) -> Path | None:
+    """Fail before sampling if the output cannot be written, or must not be.
+
+    Parameters
+    ----------
+    path : str or None
+        The output given; None for none.
+    inputs : sequence of str, path or None
+        What the command reads: files, or scenarios given by bundled name. An output that
+        resolves to one of them is refused (see :func:`mcscale.fileio.output_conflict`).
+    suffixes : sequence of str, optional
+        The extensions the command writes (``.zarr`` is a directory: a zarr store).
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    from mcscale.fileio import output_conflict
+
     if path is None:
         return None
     out = Path(path)
+    conflict = output_conflict(out, [_input_file(p) for p in inputs if p is not None])
+    if conflict is not None:
+        raise UsageError(f"{out}: {conflict}")
     parent = out.parent
     if not parent.is_dir():
         raise UsageError(f"{out}: directory {str(parent)!r} does not exist")
@@ -116,9 +141,22 @@ def check_output(path: str | None) -> Path | None:
         raise UsageError(f"{out}: is a directory")
     elif out.exists() and not out.is_file():
         raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
+    conflict = output_conflict(out, suffixes=suffixes)
+    if conflict is not None:
+        raise UsageError(f"{out}: {conflict}")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
     return out
+
+
+def _input_file(text: str | Path) -> Path:
+    """Return the file an input names: itself, or a bundled scenario's file when it is a bundled name."""
+    path = Path(text)
+    if path.exists() or path.suffix:
+        return path
+    from mcscale.scenario_file import bundled_scenarios
+
+    return bundled_scenarios().get(str(text), path)
 
 
 def _check_store(out: Path) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcscale.cli.common import (
     EXIT_OK,
+    FIGURE_SUFFIXES,
     UsageError,
     add_cluster_options,
     add_sampling_options,
@@ -32,6 +33,8 @@ __all__ = ["add_figure_parsers"]
 _PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare", "tornado")
 _PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
 _THRESHOLD_KINDS = ("exceedance", "crossing")  # kinds that take --threshold
+#: The extensions of the HTML reports ``report`` and ``compare`` write.
+REPORT_SUFFIXES = (".html", ".htm")
 
 
 def _multiples(text: str) -> tuple[float, ...]:
@@ -101,9 +104,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from mcscale.query import parse_question, scenario_references
     from mcscale.viz import chartdata
 
-    output = check_output(args.output)
-    if output.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    output = check_output(args.output, args.scenarios, FIGURE_SUFFIXES)
     kind = args.kind
     scenarios = _load_scenarios(args.scenarios)
     if kind == "tornado":
@@ -158,7 +159,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from mcscale.report.html import scenario_report, write_report
 
-    output = check_output(args.output)
+    output = check_output(args.output, [args.scenario], REPORT_SUFFIXES)
     (scenario,) = _load_scenarios([args.scenario])
     result = run_scenario(args, scenario, args.draws, _milestone_queries(scenario))
     write_report(scenario_report(result, dpi=args.dpi), output)
@@ -171,7 +172,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
     from mcscale.report.html import comparison_report, write_report
 
-    output = check_output(args.output)
+    output = check_output(args.output, args.scenarios, REPORT_SUFFIXES)
     if len(args.scenarios) < 2:
         raise UsageError("compare needs two or more scenarios")
     scenarios = _load_scenarios(args.scenarios)

@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcscale.cli.common import EXIT_OK, UsageError, check_output, load_checked_scenario, non_negative_int, positive_int
+from mcscale.cli.common import (
+    EXIT_OK,
+    FIGURE_SUFFIXES,
+    UsageError,
+    check_output,
+    load_checked_scenario,
+    non_negative_int,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from mcscale.analysis.backtest import BacktestResult
@@ -89,7 +97,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     )
     from mcscale.fileio import write_atomic
 
-    output = check_output(args.output)
+    output = check_output(args.output, [args.data], (".toml",))
     hardware = DEFAULT_HARDWARE_DOUBLING if args.hardware_doubling is None else args.hardware_doubling
     runs = _read_runs(args.data)
     try:
@@ -133,9 +141,7 @@ def _draw(bt: BacktestResult, result: Result, output: Path, args: argparse.Names
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from mcscale.analysis.backtest import BacktestError, backtest, format_backtest
 
-    output = check_output(args.output)
-    if output is not None and output.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    output = check_output(args.output, [args.scenario, args.data], FIGURE_SUFFIXES)
     scenario = load_checked_scenario(args.scenario)
     runs = _read_runs(args.data)
     try:
