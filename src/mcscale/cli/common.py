@@ -10,12 +10,16 @@ import argparse
 import contextlib
 import functools
 import importlib.util
+import math
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mcscale.echo import one_line, quote
+from mcscale.numbers import NumberError, parse_count, parse_finite, parse_seed
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -30,13 +34,17 @@ __all__ = [
     "EXIT_PARTIAL",
     "EXIT_USAGE",
     "FIGURE_SUFFIXES",
+    "DRAWS_HELP",
     "INSTALL_DASK",
+    "MIN_DRAWS",
     "MAX_COUNT",
     "Parser",
     "UsageError",
     "add_cluster_options",
     "add_sampling_options",
+    "SEED_HELP",
     "check_output",
+    "draw_count",
     "load_checked_scenario",
     "non_negative_int",
     "positive_int",
@@ -56,6 +64,13 @@ EXIT_FAILED = 1
 INSTALL_DASK = "pip install 'mcscale[dask]'"
 #: The extensions of figures (the format follows the extension).
 FIGURE_SUFFIXES = (".png", ".svg")
+#: Help of --draws and --seed, for every command that samples.
+DRAWS_HELP = "number of draws, a whole number >= 2: 100000, 100_000 or 1e5 (default 100000)"
+SEED_HELP = "root seed, a whole number in [0, 2^63) (default 0)"
+#: Fewest --draws: one draw has no spread (MCSEs and intervals need more; see mcscale.stats.MIN_DRAWS_FOR_ERRORS).
+MIN_DRAWS = 2
+#: Largest --memory-budget [bytes]: a pebibyte.
+MAX_MEMORY = 2**50
 #: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
 MAX_COUNT = 10**11
 
@@ -68,31 +83,30 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit 2."""
 
     def error(self, message: str) -> None:  # noqa: D102
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def positive_int(text: str) -> int:
-    """Parse a count such as ``1000`` or ``1e6``, in [1, :data:`MAX_COUNT`] (an argparse type)."""
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT:.0e}, got {text!r}")
-    return value
+    """Parse a count such as ``1000``, ``1_000_000`` or ``1e6``, in [1, :data:`MAX_COUNT`] (an argparse type)."""
+    return _argument(parse_count, text, 1, MAX_COUNT)
+
+
+def draw_count(text: str) -> int:
+    """Parse ``--draws``: a whole number in [:data:`MIN_DRAWS`, :data:`MAX_COUNT`]: ``1000``, ``1_000``, ``1e6``."""
+    return _argument(parse_count, text, MIN_DRAWS, MAX_COUNT)
 
 
 def non_negative_int(text: str) -> int:
-    """Parse a seed: an integer >= 0 (an argparse type)."""
+    """Parse a seed: a whole number in [0, 2^63) (an argparse type)."""
+    return _argument(parse_seed, text)
+
+
+def _argument(parse: Callable[..., int], text: str, *bounds: int) -> int:
+    """Call a :mod:`mcscale.numbers` parser, its error as argparse's (which names the flag)."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+        return parse(text, *bounds)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def load_checked_scenario(text: str) -> Scenario:
@@ -247,22 +261,23 @@ def _progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 
 def _memory(text: str) -> int:
-    """Parse a size such as 4G, 500M or 2e9 [bytes]."""
-    match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {text!r}")
-    value = float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    """Parse a size such as 4G, 500M or 2e9 [bytes], at most :data:`MAX_MEMORY`."""
+    match = re.fullmatch(r"\s*([0-9._]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
+    try:
+        value = parse_finite(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ") if match else None
+    except NumberError:
+        value = math.inf
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {quote(text)}")
+    if not 0 < value <= MAX_MEMORY:
+        raise argparse.ArgumentTypeError(f"must be positive and at most 1P ({MAX_MEMORY:.3g} bytes), got {quote(text)}")
     return int(value)
 
 
 def add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | None = 100_000) -> None:
     """Add --draws, --seed, --threads, --stream and --memory-budget, shared by every sampling command."""
-    parser.add_argument("--draws", type=positive_int, default=draws_default, help="number of draws (default 100000)")
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=None if draws_default is None else 0, help="root seed (default 0)"
-    )
+    parser.add_argument("--draws", type=draw_count, default=draws_default, help=DRAWS_HELP)
+    parser.add_argument("--seed", type=non_negative_int, default=None if draws_default is None else 0, help=SEED_HELP)
     parser.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     parser.add_argument(
         "--stream", action="store_true", help="keep only accumulators: memory independent of the number of draws"

@@ -23,6 +23,7 @@ from mcscale.cli.common import (
     run_scenario,
     with_cluster,
 )
+from mcscale.echo import quote
 
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
@@ -77,7 +78,8 @@ def _milestone_queries(scenario: Scenario) -> list[Query]:
 
 def _plot_threshold(args: argparse.Namespace, scenario: Scenario) -> tuple[str, Query | None]:
     """Return the metric to plot and the parsed ``--threshold`` question (or None), checked before sampling."""
-    from mcscale.query import check_query, parse_question, scenario_references
+    from mcscale.model.thresholds import QueryError
+    from mcscale.query import QuestionSyntaxError, check_query, parse_question, scenario_references
 
     kind = args.kind
     if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
@@ -93,8 +95,12 @@ def _plot_threshold(args: argparse.Namespace, scenario: Scenario) -> tuple[str, 
     metric = _PLOT_METRICS.get(kind, args.metric or default)
     if args.threshold is None:
         return metric, None
-    query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenario))
-    check_query(query, scenario)
+    try:
+        query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenario))
+        check_query(query, scenario)
+    except (QuestionSyntaxError, QueryError) as exc:
+        reason = f"expected {exc.expected}" if isinstance(exc, QuestionSyntaxError) else str(exc)
+        raise UsageError(f"--threshold {quote(args.threshold)}: {reason}") from None
     if query.threshold == "requirement" and metric not in ("effective_flop", "physical_flop"):
         raise UsageError(f"the milestone requirement is in FLOP; --metric {metric} is not")
     return metric, query

@@ -19,6 +19,7 @@ from mcscale.cli.common import (
     FIGURE_SUFFIXES,
     UsageError,
     check_output,
+    draw_count,
     load_checked_scenario,
     non_negative_int,
     positive_int,
@@ -212,7 +213,7 @@ def add_history_parsers(commands: Any) -> None:
     )
     bt.add_argument("--utilization", default=None, metavar="X", help="utilization.value, or a prior")
     bt.add_argument("--data", default=None, metavar="FILE.csv", help="runs file (default: the bundled Epoch AI data)")
-    bt.add_argument("--draws", type=positive_int, default=100_000, help="number of draws (default 100000)")
+    bt.add_argument("--draws", type=draw_count, default=100_000, help="number of draws (default 100000)")
     bt.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
     bt.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     bt.add_argument(
