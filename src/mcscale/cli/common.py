@@ -209,8 +209,11 @@ def run_scenario(
     command's answers do not sample it again each, unless ``keep_lazy`` (``run``, which
     prints the summary and may write zarr, both done on the cluster).
     """
+    import numpy as np
+
     from mcscale.api import run
     from mcscale.query import stream_specs
+    from mcscale.results.integrity import check_model_finite
     from mcscale.sim.engine import compile_seconds
 
     mode = _mode(args, scenario, n_draws)
@@ -219,18 +222,21 @@ def run_scenario(
         note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
         print(f"mcscale: {note}", file=sys.stderr)
     thresholds, costs = stream_specs(scenario, list(queries)) if mode == "stream" else (None, None)
-    result = run(
-        scenario,
-        n_draws=n_draws,
-        seed=args.seed,
-        threads=args.threads,
-        mode=mode,
-        thresholds=thresholds,
-        costs=costs,
-        progress=_progress_bar(scenario.name),
-        client=args.cluster_client() if hasattr(args, "cluster_client") else None,
-    )
-    return result if keep_lazy else result.load()
+    with np.errstate(all="ignore"):  # values that overflow are reported by check_model_finite, not as warnings
+        result = run(
+            scenario,
+            n_draws=n_draws,
+            seed=args.seed,
+            threads=args.threads,
+            mode=mode,
+            thresholds=thresholds,
+            costs=costs,
+            progress=_progress_bar(scenario.name),
+            client=args.cluster_client() if hasattr(args, "cluster_client") else None,
+        )
+    result = result if keep_lazy else result.load()
+    check_model_finite(result)  # before anything is printed or written
+    return result
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None] | None:

@@ -31,6 +31,7 @@ from mcscale.results.answer import Answer
 from mcscale.results.integrity import with_checksums
 from mcscale.scenario_file import parse_scenario
 from mcscale.sim.chunks import ChunkLayout
+from mcscale.stats import rule_of_three
 from mcscale.units import DEFAULT_QUANTILES, METRICS
 
 __all__ = ["Result", "fixed_parameters", "is_zarr_store", "run_attrs", "trajectory_quantiles", "year_coordinate"]
@@ -221,7 +222,7 @@ class Result(ABC):
         n = self.n_draws
         p = count / n
         if p in (0.0, 1.0):
-            bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
+            bound = ("upper", rule_of_three(n)) if p == 0.0 else ("lower", 1.0 - rule_of_three(n))
             return self.new_answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
         mcse = math.sqrt(p * (1 - p) / n)
         return self.new_answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})
