@@ -44,6 +44,7 @@ __all__ = [
     "add_sampling_options",
     "SEED_HELP",
     "check_output",
+    "dpi",
     "draw_count",
     "load_checked_scenario",
     "non_negative_int",
@@ -69,6 +70,8 @@ DRAWS_HELP = "number of draws, a whole number >= 2: 100000, 100_000 or 1e5 (defa
 SEED_HELP = "root seed, a whole number in [0, 2^63) (default 0)"
 #: Fewest --draws: one draw has no spread (MCSEs and intervals need more; see mcscale.stats.MIN_DRAWS_FOR_ERRORS).
 MIN_DRAWS = 2
+#: --dpi bounds: a double-width figure at 1200 dpi is 8400 pixels wide, about 200 MB to draw.
+MIN_DPI, MAX_DPI = 10, 1200
 #: Largest --memory-budget [bytes]: a pebibyte.
 MAX_MEMORY = 2**50
 #: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
@@ -94,6 +97,11 @@ def positive_int(text: str) -> int:
 def draw_count(text: str) -> int:
     """Parse ``--draws``: a whole number in [:data:`MIN_DRAWS`, :data:`MAX_COUNT`]: ``1000``, ``1_000``, ``1e6``."""
     return _argument(parse_count, text, MIN_DRAWS, MAX_COUNT)
+
+
+def dpi(text: str) -> int:
+    """Parse ``--dpi``: a whole number in [:data:`MIN_DPI`, :data:`MAX_DPI`] (a figure's pixels grow as its square)."""
+    return _argument(parse_count, text, MIN_DPI, MAX_DPI)
 
 
 def non_negative_int(text: str) -> int:

@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any
 from mcscale.cli.common import (
     EXIT_OK,
     FIGURE_SUFFIXES,
+    MAX_DPI,
+    MIN_DPI,
     UsageError,
     add_cluster_options,
     add_sampling_options,
     check_output,
     load_checked_scenario,
-    positive_int,
     run_scenario,
     with_cluster,
+)
+from mcscale.cli.common import (
+    dpi as dpi_count,
 )
 from mcscale.echo import quote
 
@@ -34,6 +38,8 @@ __all__ = ["add_figure_parsers"]
 _PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare", "tornado")
 _PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
 _THRESHOLD_KINDS = ("exceedance", "crossing")  # kinds that take --threshold
+#: Most scenarios ``compare`` and ``plot --kind compare`` overlay: beyond it bands and legends are illegible.
+MAX_COMPARED = 8
 #: The extensions of the HTML reports ``report`` and ``compare`` write.
 REPORT_SUFFIXES = (".html", ".htm")
 
@@ -115,8 +121,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     scenarios = _load_scenarios(args.scenarios)
     if kind == "tornado":
         return _plot_tornado(args, scenarios, output)
-    if kind == "compare" and len(scenarios) < 2:
-        raise UsageError("--kind compare needs two or more scenarios")
+    if kind == "compare" and not 2 <= len(scenarios) <= MAX_COMPARED:
+        raise UsageError(f"--kind compare takes 2 to {MAX_COMPARED} scenarios, got {len(scenarios)}")
     if kind != "compare" and len(scenarios) > 1:
         raise UsageError(f"--kind {kind} takes one scenario; use --kind compare for several")
     metric, query = _plot_threshold(args, scenarios[0])
@@ -179,10 +185,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from mcscale.report.html import comparison_report, write_report
 
     output = check_output(args.output, args.scenarios, REPORT_SUFFIXES)
-    if len(args.scenarios) < 2:
-        raise UsageError("compare needs two or more scenarios")
+    if not 2 <= len(args.scenarios) <= MAX_COMPARED:
+        raise UsageError(
+            f"compare takes 2 to {MAX_COMPARED} scenarios (its figures overlay them), got {len(args.scenarios)}"
+        )
     scenarios = _load_scenarios(args.scenarios)
     _warn_basis(scenarios, "effective_flop")
+    args.memory_budget //= len(scenarios)  # the budget bounds the command: every run is kept for the report
     texts = list(dict.fromkeys(q.text for s in scenarios for q in scenario_queries(s)))
     results = []
     for scenario in scenarios:  # each run counts every scenario's questions it can answer
@@ -203,7 +212,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
     """Add the sampling options, and --dpi, for the commands that draw."""
     add_sampling_options(parser)
-    parser.add_argument("--dpi", type=positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
+    parser.add_argument(
+        "--dpi", type=dpi_count, default=dpi, help=f"PNG resolution, {MIN_DPI}-{MAX_DPI} (default {dpi})"
+    )
 
 
 def _plot_tornado(args: argparse.Namespace, scenarios: list[Scenario], output: Any) -> int:

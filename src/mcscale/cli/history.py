@@ -19,6 +19,7 @@ from mcscale.cli.common import (
     FIGURE_SUFFIXES,
     UsageError,
     check_output,
+    dpi,
     draw_count,
     load_checked_scenario,
     non_negative_int,
@@ -219,7 +220,7 @@ def add_history_parsers(commands: Any) -> None:
     bt.add_argument(
         "--output", "-o", default=None, metavar="FIG", help="fan chart with the held-out runs, .png or .svg"
     )
-    bt.add_argument("--dpi", type=positive_int, default=200, help="PNG resolution (default 200)")
+    bt.add_argument("--dpi", type=dpi, default=200, help="PNG resolution, 10-1200 (default 200)")
     bt.add_argument("--width", choices=("single", "double"), default="single", help="paper column or page width")
     bt.add_argument("--json", action="store_true", help="one JSON object")
     bt.set_defaults(handler=_cmd_backtest)

@@ -77,6 +77,8 @@ COMMON_KEYS = ("dist", "unit", "lower", "upper")
 PERT_LAMBDA = 4.0
 #: Below this share of a prior's probability a truncation gets a warning.
 SMALL_MASS = 0.01
+#: Above this share of a prior's probability lost to a default truncation (utilization's (0, 1]) it is refused.
+MAX_LOST_MASS = 0.5
 #: Tabulated values are clamped beyond these (see :mod:`mcscale.model.priors`).
 _LOG_RANGE = (1e-300, 1e300)
 
@@ -506,7 +508,18 @@ def check_domain(spec: PriorSpec, path: str, domain: str, problems: Problems) ->
     if domain == "fraction":
         # Utilization is truncated to (0, 1] unless the file says otherwise.
         if spec.dist != "fixed" and spec.dist != "lookup":
+            written = spec.truncated_mass()
             spec = replace(spec, lower=max(spec.lower, 0.0), upper=min(spec.upper, 1.0))
+            lost = 1.0 - spec.truncated_mass() / written if written > 0 else 1.0
+            if lost > MAX_LOST_MASS:
+                problems.add(
+                    path,
+                    f"{_share(lost)} of this {spec.dist} prior lies outside (0, 1], where a fraction is truncated "
+                    f"to; more than {_share(MAX_LOST_MASS)} lost: move the prior into (0, 1] (e.g. a beta)",
+                )
+                return spec
+            if lost > SMALL_MASS:
+                problems.warn(path, f"{_share(lost)} of this prior lies outside (0, 1] and is truncated away")
         low, high = spec.support()
         # A table can give exactly its lowest value: a 0 there would be a run with no compute.
         exact_low = spec.is_fixed or spec.dist in ("lookup", "percentiles")
