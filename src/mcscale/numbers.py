@@ -84,7 +84,8 @@ def parse_count(text: str, minimum: int = 1, maximum: int | None = None) -> int:
         If ``text`` is not a whole number (``1.5``, ``1e-3``), or is out of range.
     """
     stripped = text.strip().replace("_", "") if _DECIMAL.fullmatch(text.strip()) else None
-    bound = f"at least {minimum}" + ("" if maximum is None else f" and at most {maximum:.0e}")
+    largest = "" if maximum is None else f"{maximum:.0e}" if maximum >= 10**6 else str(maximum)
+    bound = f"at least {minimum}" + (f" and at most {largest}" if largest else "")
     if stripped is None or len(stripped) > _MAX_DIGITS:
         raise NumberError(f"must be a whole number ({bound}: 1000, 1_000_000 or 1e6), got {quote(text, 40)}")
     if re.fullmatch(r"[+-]?\d+", stripped):
