@@ -391,7 +391,7 @@ def _parse_questions(
         # a milestone question is about the milestone's metric unless it says otherwise
         default_metric = (milestone or {}).get("metric", "effective_flop") if requirement else "effective_flop"
         metric = table.get("metric", default_metric)
-        if metric not in METRICS:
+        if not isinstance(metric, str) or metric not in METRICS:
             problems.add(f"{prefix}.metric", f"unknown metric {quote(metric)}; known: " + ", ".join(METRICS))
         if ("multiple" in table) == ("threshold" in table):
             problems.add(prefix, "give exactly one of multiple or threshold")

@@ -42,9 +42,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mcscale.cli' has no attribute {name!r}")
 
 
+#: The exit codes, as ``mcscale --help`` prints them (README: "Bad input and exit codes").
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  partly done: some questions not answered (each says why), or a run a dask cluster could not finish
+  2  bad input: a scenario, question, option, input file or output path refused, with one line
+     naming the file, key or flag; nothing is written and no existing file is changed
+
+counts such as --draws are whole numbers: 100000, 100_000 or 1e5 (--draws at least 2; below 30
+draws answers carry no MCSE or interval); seeds lie in [0, 2^63)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
-    parser = Parser(prog="mcscale", description="Monte Carlo forecasts of frontier AI training compute.")
+    parser = Parser(
+        prog="mcscale",
+        description="Monte Carlo forecasts of frontier AI training compute.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"mcscale {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run_parser(commands)

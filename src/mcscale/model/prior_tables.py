@@ -131,7 +131,7 @@ def parse_prior_table(
     if dist is None:
         problems.add(path, 'missing "dist" (one of ' + ", ".join(PRIOR_FORMS) + ")")
         return None
-    if dist not in PRIOR_FORMS:
+    if not isinstance(dist, str) or dist not in PRIOR_FORMS:
         problems.add(f"{path}.dist", f"unknown dist {quote(dist)}; known: " + ", ".join(PRIOR_FORMS))
         return None
     if nested and dist in ("mixture", "lookup"):
@@ -164,7 +164,7 @@ def parse_prior_table(
         unit = raw["unit"]
         if not is_time:
             problems.add(f"{path}.unit", "only time parameters (doubling_time) take a unit")
-        elif unit not in TIME_UNITS:
+        elif not isinstance(unit, str) or unit not in TIME_UNITS:
             problems.add(f"{path}.unit", f"unknown unit {quote(unit)}; known: year, month, day")
         else:
             scale = TIME_UNITS[unit]
@@ -464,7 +464,7 @@ def _parse_table_form(
             problems.add(f"{path}.of", "must be the dotted name of another prior")
             return None
         interpolation = raw.get("interpolation", "linear")
-        if interpolation not in ("step", "linear"):
+        if not isinstance(interpolation, str) or interpolation not in ("step", "linear"):
             problems.add(f"{path}.interpolation", f"must be 'step' or 'linear', got {quote(interpolation)}")
             return None
         points = _parse_points(f"{path}.points", raw["points"], problems)
