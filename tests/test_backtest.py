@@ -262,7 +262,7 @@ def test_backtest_command_prints_json_and_draws_the_fan(cli, capsys, tmp_path):
         (["--as-of", "2020", "--spend", "-5"], "--spend"),
         (["--as-of", "2020", "--flop-per-usd", "lognormal(5, 1)"], "--flop-per-usd"),
         (["--as-of", "2020", "--utilization", "2"], "--utilization"),
-        (["--as-of", "2020", "-o", "fig.pdf"], "unknown figure format '.pdf'"),
+        (["--as-of", "2020", "-o", "fig.pdf"], "writes .png, .svg files, not '.pdf'"),
         (["--as-of", "2020", "--data", "missing.csv"], "missing.csv: no such file"),
     ],
 )

@@ -15,7 +15,8 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "mcscale"
 
 #: Layers from the bottom up; a module may import only from its own package or from layers below it.
 LAYERS = (
-    ("mcscale._version", "mcscale.units", "mcscale.fileio"),
+    ("mcscale.echo",),  # escaping echoed text: used by every layer, even number parsing
+    ("mcscale._version", "mcscale.units", "mcscale.fileio", "mcscale.numbers"),
     ("mcscale.model", "mcscale.stats"),
     ("mcscale.estimate",),
     ("mcscale.scenario_file", "mcscale.testing"),

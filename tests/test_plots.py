@@ -593,7 +593,7 @@ def test_cli_plot_metric_not_in_scenario_and_unwritable_outputs(tmp_path, capsys
     assert main(["plot", "baseline", "-o", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert main(["plot", "baseline", "-o", str(tmp_path / "x.pdf")]) == 2
-    assert "use .png or .svg" in capsys.readouterr().err
+    assert "writes .png, .svg files" in capsys.readouterr().err
     assert main(["plot", "baseline", "slowdown", "-o", str(tmp_path / "x.png")]) == 2
     assert "--kind compare" in capsys.readouterr().err
 

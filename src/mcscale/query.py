@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from mcscale.echo import TEXT_LIMIT, is_plain, one_line, quote
 from mcscale.model.scenario import Scenario, ScenarioError
 from mcscale.model.thresholds import QueryError, Threshold
+from mcscale.numbers import LOG10_LIMIT
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result
 from mcscale.sim.accumulators import CostSpec, ThresholdSpec, cost_spec, default_thresholds, threshold_spec
@@ -49,6 +51,8 @@ _TOKEN = re.compile(
     r"|(?P<op>>=|<=|≥|≤|>|<)|(?P<paren>[()])"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)|(?P<other>\S))"
 )
+#: Longest question [characters]: the longest form with a long reference name is under 100.
+MAX_QUESTION = 500
 #: Comparison operators as written -> as answered. ``>`` is read as ``>=`` and ``<`` as
 #: ``<=``: for the continuous quantities of a forecast they have the same probability.
 _OPERATORS = {">=": ">=", "≥": ">=", ">": ">=", "<=": "<=", "≤": "<=", "<": "<="}
@@ -71,9 +75,25 @@ class QuestionSyntaxError(ValueError):
         self.question = question
         self.position = position
         self.expected = expected
-        found = question[position : position + length] if length else "the end of the question"
-        caret = " " * position + "^" * max(length, 1)
-        super().__init__(f"cannot parse question: expected {expected}, found {found!r}\n  {question}\n  {caret}")
+        self.length = length
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Return the message, the question (escaped, and cut around the problem) and a caret line under it."""
+        question, position, length = self.question, self.position, self.length
+        found = quote(question[position : position + length]) if length else "the end of the question"
+        before = one_line(question[:position], None)
+        marked = one_line(question[position : position + length], None) if length else ""
+        shown = before + marked + one_line(question[position + length :], None)
+        start = max(0, len(before) - TEXT_LIMIT // 2)
+        window = shown[start : start + TEXT_LIMIT]
+        head, tail = ("…" if start else ""), ("…" if start + TEXT_LIMIT < len(shown) else "")
+        caret = " " * (len(head) + len(before) - start) + "^" * max(1, min(len(marked), TEXT_LIMIT))
+        return [
+            f"cannot parse question: expected {self.expected}, found {found}",
+            f"  {head}{window}{tail}",
+            f"  {caret}",
+        ]
 
 
 @dataclass(frozen=True)
@@ -201,14 +221,25 @@ class _Parser:
         if value <= 0:
             self.i -= 1
             raise self.fail("a positive threshold")
+        limits = f"between 1e-{LOG10_LIMIT:g} and 1e+{LOG10_LIMIT:g}"
+        if abs(math.log10(value)) > LOG10_LIMIT:
+            self.i -= 1
+            raise self.fail(f"a threshold {limits}")
         if not self.accept("x", "×"):
             return value
         token = self.peek()
         known = {name.lower(): name for name in self.references}
         if token is None or token.kind != "word" or token.text.lower() not in known:
             raise self.fail("a reference (known: " + ", ".join(self.references) + ")")
+        name = known[token.text.lower()]
+        if (
+            name in BUILTIN_REFERENCES
+            and abs(math.log10(value * 1.0) + math.log10(BUILTIN_REFERENCES[name])) > LOG10_LIMIT
+        ):
+            self.i -= 2
+            raise self.fail(f"a multiple whose threshold lies {limits} FLOP")
         self.i += 1
-        return (value, known[token.text.lower()])
+        return (value, name)
 
     def end(self) -> None:
         if self.peek() is not None:
@@ -289,6 +320,13 @@ def parse_question(question: str, references: tuple[str, ...] | None = None) -> 
     QuestionSyntaxError
         Showing the question with a caret under the offending word.
     """
+    for position, char in enumerate(question):  # a question is one line: it is echoed in every answer
+        if not is_plain(char, allow="\t"):
+            raise QuestionSyntaxError(question, position, 1, "a printable character (a question is one line)")
+    if len(question) > MAX_QUESTION:
+        raise QuestionSyntaxError(
+            question, MAX_QUESTION, len(question) - MAX_QUESTION, f"at most {MAX_QUESTION} characters"
+        )
     return _Parser(question, references or tuple(BUILTIN_REFERENCES)).parse()
 
 

@@ -15,11 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mcscale.echo import is_plain, quote
 from mcscale.estimate import PRECISIONS, TARGETS, EstimateError, scenario_prior
 from mcscale.model.copula import normal_correlation
 from mcscale.model.prior_tables import Problems, check_domain, is_number, number, parse_prior_table
 from mcscale.model.priors import PriorSpec
 from mcscale.model.scenario import Question, Regime, Scenario, ScenarioError
+from mcscale.numbers import as_finite
 from mcscale.units import BUILTIN_REFERENCES, METRICS
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ESTIMATE_TARGETS",
     "EXCLUSIVE_KEYS",
     "GRID_KEYS",
+    "MAX_NESTING",
+    "NAME_LIMIT",
     "MAX_YEARS",
     "PARAMETERS",
     "QUESTION_KEYS",
@@ -58,6 +62,10 @@ REFERENCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 #: Most grid years a scenario may have.
 MAX_YEARS = 10_000
+#: Longest name (of a scenario, milestone, reference) [characters]: it labels tables and figures.
+NAME_LIMIT = 100
+#: Deepest nesting of arrays and tables (a mixture's component's points are 5 deep in a regime).
+MAX_NESTING = 12
 
 #: What each domain of :data:`PARAMETERS` accepts, as the messages and the reference say it.
 DOMAINS: dict[str, str] = {"positive": "> 0", "fraction": "in (0, 1]", "percent": "> -100", "real": "any number"}
@@ -205,9 +213,11 @@ def _parse_section(
         if key in strings:
             choices = strings[key]
             if not isinstance(raw, str):
-                problems.add(path, f"must be a string, got {raw!r}")
+                problems.add(path, f"must be a string, got {quote(raw)}")
             elif choices is not None and raw not in choices:
-                problems.add(path, f"must be one of {', '.join(choices)}; got {raw!r}")
+                problems.add(path, f"must be one of {', '.join(choices)}; got {quote(raw)}")
+            else:
+                _check_plain(raw, path, problems)
             continue
         domain, is_time = parameters[key]
         spec = parse_prior_table(f"{section}.{key}{name_suffix}", path, raw, problems, is_time)
@@ -216,12 +226,22 @@ def _parse_section(
     if section == "reference" and isinstance(table.get("name"), str) and not REFERENCE_NAME.fullmatch(table["name"]):
         problems.add(
             f"{path_prefix}reference.name",
-            f"{table['name']!r} must be one word (letters, digits, _ . -) so that questions can say 'K x NAME'",
+            f"{quote(table['name'])} must be one word (letters, digits, _ . -) so that questions can say 'K x NAME'",
         )
     for a, b in EXCLUSIVE_KEYS:
         if a in table and b in table:
             problems.add(f"{path_prefix}{section}", f"give {a} or {b}, not both")
     return priors
+
+
+def _check_plain(text: str, path: str, problems: Problems) -> None:
+    """Refuse control characters in a name (it is printed and drawn); a description may hold newlines and tabs."""
+    allow = "\n\t" if path.endswith("description") else ""
+    if not is_plain(text, allow):
+        kind = "a description may hold newlines and tabs, but no other" if allow else "a name may hold no"
+        problems.add(path, f"{kind} control characters (terminal escapes, line breaks); got {quote(text)}")
+    elif not allow and len(text) > NAME_LIMIT:
+        problems.add(path, f"must be at most {NAME_LIMIT} characters, got {len(text)}")
 
 
 def _parse_grid(table: dict[str, Any], problems: Problems) -> tuple[float, float, float] | None:
@@ -232,6 +252,8 @@ def _parse_grid(table: dict[str, Any], problems: Problems) -> tuple[float, float
     for key in STRING_KEYS["scenario"]:
         if key in table and not isinstance(table[key], str):
             problems.add(f"scenario.{key}", "must be a string")
+        elif key in table:
+            _check_plain(table[key], f"scenario.{key}", problems)
     missing = [k for (k,) in REQUIRED_KEYS["scenario"] if k not in table]
     for key in missing:
         problems.add(f"scenario.{key}", "missing (the first and last year of the grid)")
@@ -329,12 +351,12 @@ def _parse_correlations(
             if name in invalid:  # already reported where it is defined
                 ok = False
             elif name not in names:
-                problems.add(f"{prefix}.pair", f"unknown prior {name!r}; known: " + ", ".join(sorted(names)))
+                problems.add(f"{prefix}.pair", f"unknown prior {quote(name)}; known: " + ", ".join(sorted(names)))
                 ok = False
             elif names[name].dist in ("fixed", "lookup", "mixture"):
                 dist = names[name].dist
                 why = "its draws do not rise with one normal" if dist == "mixture" else "it is not sampled"
-                problems.add(f"{prefix}.pair", f"{name!r} is a {dist} prior and cannot be correlated ({why})")
+                problems.add(f"{prefix}.pair", f"{quote(name)} is a {dist} prior and cannot be correlated ({why})")
                 ok = False
         if ok and pair[0] == pair[1]:
             problems.add(f"{prefix}.pair", "names the same prior twice")
@@ -385,8 +407,8 @@ def _parse_questions(
         # a milestone question is about the milestone's metric unless it says otherwise
         default_metric = (milestone or {}).get("metric", "effective_flop") if requirement else "effective_flop"
         metric = table.get("metric", default_metric)
-        if metric not in METRICS:
-            problems.add(f"{prefix}.metric", f"unknown metric {metric!r}; known: " + ", ".join(METRICS))
+        if not isinstance(metric, str) or metric not in METRICS:
+            problems.add(f"{prefix}.metric", f"unknown metric {quote(metric)}; known: " + ", ".join(METRICS))
         if ("multiple" in table) == ("threshold" in table):
             problems.add(prefix, "give exactly one of multiple or threshold")
             continue
@@ -471,7 +493,7 @@ def _check_lookups(
         if spec.dist != "lookup" or spec.of in invalid or name in in_reported_cycle:
             continue
         if spec.of not in priors:
-            problems.add(f"{path_of[name]}.of", f"unknown prior {spec.of!r}; known: " + ", ".join(sorted(priors)))
+            problems.add(f"{path_of[name]}.of", f"unknown prior {quote(spec.of)}; known: " + ", ".join(sorted(priors)))
             continue
         seen = {name}
         source = spec.of
@@ -484,7 +506,7 @@ def _check_lookups(
             source = priors[source].of
         # (a lognormal, gamma or log Student t is positive although its support starts at 0)
         if source in priors and priors[source].log10 is False and spec.log10 and not priors[source].is_positive():
-            problems.add(f"{path_of[name]}.log10", f"log10 of {source!r} needs a positive prior")
+            problems.add(f"{path_of[name]}.log10", f"log10 of {quote(source)} needs a positive prior")
 
 
 def _check_correlation_matrix(correlations: tuple[tuple[str, str, float], ...], problems: Problems) -> None:
@@ -553,6 +575,42 @@ def _apply_estimate(data: dict[str, Any], problems: Problems) -> None:
     target[key] = prior
 
 
+def _load_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML, refusing (with key paths) what no scenario holds: deep nesting and numbers beyond float64."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, [("", f"invalid TOML: {exc}")]) from None
+    except RecursionError:
+        problem = f"arrays or inline tables nested too deep (at most {MAX_NESTING})"
+        raise ScenarioError(source, [("", problem)]) from None
+    except ValueError:  # an integer of more than 4300 digits, which int() refuses to read
+        lines = [i for i, line in enumerate(text.splitlines(), 1) if re.search(r"\d{4300}", line.replace("_", ""))]
+        where = f"line {lines[0]}: " if lines else ""
+        problem = f"{where}an integer of more than 4300 digits (numbers must be at most about 1.8e308)"
+        raise ScenarioError(source, [("", problem)]) from None
+    problems = Problems()
+    _check_values(data, "", 0, problems)
+    if problems.items:
+        raise ScenarioError(source, problems.items)
+    return data
+
+
+def _check_values(value: Any, path: str, depth: int, problems: Problems) -> None:
+    """Report values nested deeper than :data:`MAX_NESTING`, and integers beyond float64, at their key paths."""
+    if depth > MAX_NESTING:
+        problems.add(path, f"nested {depth} deep; a scenario nests arrays and tables at most {MAX_NESTING} deep")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, f"{path}.{key}" if path else key, depth + 1, problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_values(item, f"{path}[{i}]", depth + 1, problems)
+    elif is_number(value) and as_finite(value) is None and isinstance(value, int):
+        problems.add(path, f"{quote(value)} is out of range: numbers must be finite, at most about 1.8e308")
+
+
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML text.
 
@@ -579,10 +637,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     onto its end values, a truncation that keeps less than 1% of a prior's probability
     (see :func:`mcscale.model.prior_tables.prior_warnings`).
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, [("", f"invalid TOML: {exc}")]) from None
+    data = _load_toml(text, source)
     problems = Problems()
     for key in data:
         if key not in SECTIONS:

@@ -14,6 +14,7 @@ from mcscale.units import Z_95_INTERVAL
 
 __all__ = [
     "CHUNK_AGREEMENT_P",
+    "MIN_DRAWS_FOR_ERRORS",
     "chunk_homogeneity",
     "column_quantiles",
     "crossing_years",
@@ -22,7 +23,26 @@ __all__ = [
     "log10_to_natural",
     "quantile_key",
     "quantiles_with_mcse",
+    "rule_of_three",
+    "too_few_draws",
 ]
+
+#: Fewest draws for which an MCSE, a rule-of-three bound or an interval is given (the one
+#: home of minimum counts): below it a binomial error is far from normal, and the order
+#: statistics that bracket a 5% quantile do not exist.
+MIN_DRAWS_FOR_ERRORS = 30
+
+
+def too_few_draws(n_draws: int) -> str | None:
+    """Say why MCSEs and intervals are left out of an answer from ``n_draws`` draws, or None if they are given."""
+    if n_draws >= MIN_DRAWS_FOR_ERRORS:
+        return None
+    return f"no MCSE or interval: {n_draws} draws are too few (at least {MIN_DRAWS_FOR_ERRORS})"
+
+
+def rule_of_three(n_draws: int) -> float:
+    """Return the rule-of-three 95% bound on a probability no draw showed, 3 / n, clipped to [0, 1]."""
+    return min(1.0, 3.0 / n_draws)
 
 
 #: Smallest p-value of the chunks' agreement before an answer carries a warning: independent
@@ -114,7 +134,7 @@ def quantiles_with_mcse(
     Returns
     -------
     quantiles, mcse : dict of str to float
-        Keyed by :func:`quantile_key`.
+        Keyed by :func:`quantile_key`; ``mcse`` is empty below :data:`MIN_DRAWS_FOR_ERRORS` draws.
     """
     ordered = np.sort(np.asarray(values).reshape(-1))
     n = ordered.size
@@ -122,6 +142,8 @@ def quantiles_with_mcse(
     for q in levels:
         key = quantile_key(q)
         quantiles[key] = float(np.quantile(ordered, q, method=method))
+        if too_few_draws(n):  # no MCSE rather than a false 0
+            continue
         half = Z_95_INTERVAL * math.sqrt(n * q * (1 - q))
         lo = ordered[max(int(math.floor(n * q - half)), 0)]
         hi = ordered[min(int(math.ceil(n * q + half)), n - 1)]

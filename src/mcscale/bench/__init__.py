@@ -66,6 +66,7 @@ from mcscale.bench.record import (
     print_table,
     scenario_path,
 )
+from mcscale.fileio import write_atomic
 
 __all__ = [
     "CLI_DRAWS",
@@ -318,7 +319,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     print_table(record)
     path = config.json_out or default_json_path(dt.datetime.fromisoformat(record["created"]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, (json.dumps(record, indent=2) + "\n").encode())
     print(f"\nwrote {path}")
     return 0
 

@@ -28,6 +28,7 @@ from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
 from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
 from mcscale.cli.sensitivity import add_sensitivity_parser
+from mcscale.echo import one_line
 
 __all__ = ["build_parser", "bundled_scenarios", "main", "main_entry"]
 
@@ -41,9 +42,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mcscale.cli' has no attribute {name!r}")
 
 
+#: The exit codes, as ``mcscale --help`` prints them (README: "Bad input and exit codes").
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  partly done: some questions not answered (each says why), or a run a dask cluster could not finish
+  2  bad input: a scenario, question, option, input file or output path refused, with one line
+     naming the file, key or flag; nothing is written and no existing file is changed
+
+counts such as --draws are whole numbers: 100000, 100_000 or 1e5 (--draws at least 2; below 30
+draws answers carry no MCSE or interval); seeds lie in [0, 2^63)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
-    parser = Parser(prog="mcscale", description="Monte Carlo forecasts of frontier AI training compute.")
+    parser = Parser(
+        prog="mcscale",
+        description="Monte Carlo forecasts of frontier AI training compute.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"mcscale {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run_parser(commands)
@@ -59,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_error_lines(exc: ValueError) -> list[str] | None:
-    """Return the lines to print for a library user error (bad scenario or question), or None for a bug.
+def _user_error_lines(exc: ValueError) -> tuple[list[str], list[str]] | None:
+    """Return the error lines to print for a library user error, and lines that show it; None for a bug.
+
+    A bad scenario gives one error line per problem; a question that does not parse gives
+    one, then the question with a caret under the problem.
 
     The error classes are imported here, when an error is raised, so that ``--version``,
     ``scenarios`` and ``estimate`` do not import the query machinery.
@@ -70,10 +91,20 @@ def _user_error_lines(exc: ValueError) -> list[str] | None:
     from mcscale.query import QuestionSyntaxError
 
     if isinstance(exc, ScenarioError):
-        return exc.lines()
-    if isinstance(exc, QuestionSyntaxError | QueryError):
-        return [str(exc)]
+        return exc.lines(), []
+    if isinstance(exc, QuestionSyntaxError):  # one error, shown under the question
+        message, *shown = exc.lines()
+        return [message], shown
+    if isinstance(exc, QueryError):
+        return [str(exc)], []
     return None
+
+
+def _print_error(message: object, continued: Sequence[str] = ()) -> None:
+    """Print one error line, and lines that show it (a question and its caret), each escaped and cut."""
+    print(f"mcscale: error: {one_line(message)}", file=sys.stderr)
+    for line in continued:
+        print(one_line(line), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as exc:
-        print(f"mcscale: error: {exc}", file=sys.stderr)
+        _print_error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mcscale: interrupted", file=sys.stderr)
@@ -103,14 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:  # writing an output or reading an input the system refused
-        print(f"mcscale: error: {exc}", file=sys.stderr)
+        _print_error(exc)
         return EXIT_USAGE
     except ValueError as exc:  # ScenarioError, QuestionSyntaxError and QueryError are ValueErrors
         lines = _user_error_lines(exc)
         if lines is None:
             raise
-        for line in lines:
-            print(f"mcscale: error: {line}", file=sys.stderr)
+        errors, shown = lines
+        for line in errors:
+            _print_error(line, shown)
         return EXIT_USAGE
 
 

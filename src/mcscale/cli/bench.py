@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mcscale.cli.common import check_output
+
 __all__ = ["add_bench_parser"]
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from mcscale.bench import run_from_args
 
+    check_output(args.json_out, suffixes=(".json",))  # before minutes of benchmarking
     return run_from_args(args)
 
 

@@ -10,12 +10,16 @@ import argparse
 import contextlib
 import functools
 import importlib.util
+import math
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mcscale.echo import one_line, quote
+from mcscale.numbers import NumberError, parse_count, parse_finite, parse_seed
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -29,13 +33,19 @@ __all__ = [
     "EXIT_OK",
     "EXIT_PARTIAL",
     "EXIT_USAGE",
+    "FIGURE_SUFFIXES",
+    "DRAWS_HELP",
     "INSTALL_DASK",
+    "MIN_DRAWS",
     "MAX_COUNT",
     "Parser",
     "UsageError",
     "add_cluster_options",
     "add_sampling_options",
+    "SEED_HELP",
     "check_output",
+    "dpi",
+    "draw_count",
     "load_checked_scenario",
     "non_negative_int",
     "positive_int",
@@ -53,6 +63,17 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 #: How to install what --cluster, --scheduler and zarr outputs need.
 INSTALL_DASK = "pip install 'mcscale[dask]'"
+#: The extensions of figures (the format follows the extension).
+FIGURE_SUFFIXES = (".png", ".svg")
+#: Help of --draws and --seed, for every command that samples.
+DRAWS_HELP = "number of draws, a whole number >= 2: 100000, 100_000 or 1e5 (default 100000)"
+SEED_HELP = "root seed, a whole number in [0, 2^63) (default 0)"
+#: Fewest --draws: one draw has no spread (MCSEs and intervals need more; see mcscale.stats.MIN_DRAWS_FOR_ERRORS).
+MIN_DRAWS = 2
+#: --dpi bounds: a double-width figure at 1200 dpi is 8400 pixels wide, about 200 MB to draw.
+MIN_DPI, MAX_DPI = 10, 1200
+#: Largest --memory-budget [bytes]: a pebibyte.
+MAX_MEMORY = 2**50
 #: Largest --draws (or other count) accepted: 10^11 draws stream in about a day here.
 MAX_COUNT = 10**11
 
@@ -65,31 +86,35 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit 2."""
 
     def error(self, message: str) -> None:  # noqa: D102
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def positive_int(text: str) -> int:
-    """Parse a count such as ``1000`` or ``1e6``, in [1, :data:`MAX_COUNT`] (an argparse type)."""
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT:.0e}, got {text!r}")
-    return value
+    """Parse a count such as ``1000``, ``1_000_000`` or ``1e6``, in [1, :data:`MAX_COUNT`] (an argparse type)."""
+    return _argument(parse_count, text, 1, MAX_COUNT)
+
+
+def draw_count(text: str) -> int:
+    """Parse ``--draws``: a whole number in [:data:`MIN_DRAWS`, :data:`MAX_COUNT`]: ``1000``, ``1_000``, ``1e6``."""
+    return _argument(parse_count, text, MIN_DRAWS, MAX_COUNT)
+
+
+def dpi(text: str) -> int:
+    """Parse ``--dpi``: a whole number in [:data:`MIN_DPI`, :data:`MAX_DPI`] (a figure's pixels grow as its square)."""
+    return _argument(parse_count, text, MIN_DPI, MAX_DPI)
 
 
 def non_negative_int(text: str) -> int:
-    """Parse a seed: an integer >= 0 (an argparse type)."""
+    """Parse a seed: a whole number in [0, 2^63) (an argparse type)."""
+    return _argument(parse_seed, text)
+
+
+def _argument(parse: Callable[..., int], text: str, *bounds: int) -> int:
+    """Call a :mod:`mcscale.numbers` parser, its error as argparse's (which names the flag)."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+        return parse(text, *bounds)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def load_checked_scenario(text: str) -> Scenario:
@@ -102,11 +127,33 @@ def load_checked_scenario(text: str) -> Scenario:
     return scenario
 
 
-def check_output(path: str | None) -> Path | None:
-    """Fail before sampling if the output cannot be written (a ``.zarr`` output is a directory: a zarr store)."""
+def check_output(
+    path: str | None, inputs: Sequence[str | Path | None] = (), suffixes: Sequence[str] | None = None
+) -> Path | None:
+    """Fail before sampling if the output cannot be written, or must not be.
+
+    Parameters
+    ----------
+    path : str or None
+        The output given; None for none.
+    inputs : sequence of str, path or None
+        What the command reads: files, or scenarios given by bundled name. An output that
+        resolves to one of them is refused (see :func:`mcscale.fileio.output_conflict`).
+    suffixes : sequence of str, optional
+        The extensions the command writes (``.zarr`` is a directory: a zarr store).
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    from mcscale.fileio import output_conflict
+
     if path is None:
         return None
     out = Path(path)
+    conflict = output_conflict(out, [_input_file(p) for p in inputs if p is not None])
+    if conflict is not None:
+        raise UsageError(f"{out}: {conflict}")
     parent = out.parent
     if not parent.is_dir():
         raise UsageError(f"{out}: directory {str(parent)!r} does not exist")
@@ -116,9 +163,22 @@ def check_output(path: str | None) -> Path | None:
         raise UsageError(f"{out}: is a directory")
     elif out.exists() and not out.is_file():
         raise UsageError(f"{out}: exists and is not a regular file; it would be replaced")
+    conflict = output_conflict(out, suffixes=suffixes)
+    if conflict is not None:
+        raise UsageError(f"{out}: {conflict}")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{out}: directory {str(parent)!r} is not writable")
     return out
+
+
+def _input_file(text: str | Path) -> Path:
+    """Return the file an input names: itself, or a bundled scenario's file when it is a bundled name."""
+    path = Path(text)
+    if path.exists() or path.suffix:
+        return path
+    from mcscale.scenario_file import bundled_scenarios
+
+    return bundled_scenarios().get(str(text), path)
 
 
 def _check_store(out: Path) -> None:
@@ -164,8 +224,11 @@ def run_scenario(
     ``figures``, a streaming run counts only what ``queries`` need
     (:func:`mcscale.query.stream_request`).
     """
+    import numpy as np
+
     from mcscale.api import run
     from mcscale.query import stream_request
+    from mcscale.results.integrity import check_model_finite
     from mcscale.sim.engine import compile_seconds
 
     mode = _mode(args, scenario, n_draws)
@@ -174,17 +237,20 @@ def run_scenario(
         note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
         print(f"mcscale: {note}", file=sys.stderr)
     request = stream_request(scenario, list(queries), figures)._asdict() if mode == "stream" else {}
-    result = run(
-        scenario,
-        n_draws=n_draws,
-        seed=args.seed,
-        threads=args.threads,
-        mode=mode,
-        **request,
-        progress=_progress_bar(scenario.name),
-        client=args.cluster_client() if hasattr(args, "cluster_client") else None,
-    )
-    return result if keep_lazy else result.load()
+    with np.errstate(all="ignore"):  # values that overflow are reported by check_model_finite, not as warnings
+        result = run(
+            scenario,
+            n_draws=n_draws,
+            seed=args.seed,
+            threads=args.threads,
+            mode=mode,
+            **request,
+            progress=_progress_bar(scenario.name),
+            client=args.cluster_client() if hasattr(args, "cluster_client") else None,
+        )
+    result = result if keep_lazy else result.load()
+    check_model_finite(result)  # before anything is printed or written
+    return result
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None] | None:
@@ -215,22 +281,23 @@ def _progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 
 def _memory(text: str) -> int:
-    """Parse a size such as 4G, 500M or 2e9 [bytes]."""
-    match = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {text!r}")
-    value = float(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    """Parse a size such as 4G, 500M or 2e9 [bytes], at most :data:`MAX_MEMORY`."""
+    match = re.fullmatch(r"\s*([0-9._]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", text)
+    try:
+        value = parse_finite(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ") if match else None
+    except NumberError:
+        value = math.inf
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a size such as 4G or 500M, got {quote(text)}")
+    if not 0 < value <= MAX_MEMORY:
+        raise argparse.ArgumentTypeError(f"must be positive and at most 1P ({MAX_MEMORY:.3g} bytes), got {quote(text)}")
     return int(value)
 
 
 def add_sampling_options(parser: argparse.ArgumentParser, draws_default: int | None = 100_000) -> None:
     """Add --draws, --seed, --threads, --stream and --memory-budget, shared by every sampling command."""
-    parser.add_argument("--draws", type=positive_int, default=draws_default, help="number of draws (default 100000)")
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=None if draws_default is None else 0, help="root seed (default 0)"
-    )
+    parser.add_argument("--draws", type=draw_count, default=draws_default, help=DRAWS_HELP)
+    parser.add_argument("--seed", type=non_negative_int, default=None if draws_default is None else 0, help=SEED_HELP)
     parser.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     parser.add_argument(
         "--stream", action="store_true", help="keep only accumulators: memory independent of the number of draws"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mcscale.cli.common import EXIT_OK, Parser, UsageError, non_negative_int, positive_int
+from mcscale.cli.common import EXIT_OK, Parser, UsageError, draw_count, non_negative_int
 
 __all__ = ["add_estimate_parser"]
 
@@ -98,7 +98,7 @@ def add_estimate_parser(commands: Any) -> None:
     _add_estimate_input(price, "--lifetime-years", "years the price is spread over (default 1)")
     _add_estimate_input(price, "--utilization", "achieved / peak FLOP/s (default 1: at peak)")
     for sub in (flop, cost, price):
-        sub.add_argument("--draws", type=positive_int, default=100_000, help="Monte Carlo draws (default 100000)")
+        sub.add_argument("--draws", type=draw_count, default=100_000, help="Monte Carlo draws (default 100000)")
         sub.add_argument("--seed", type=non_negative_int, default=0, help="seed (default 0)")
     table = kinds.add_parser("chips", help="list the chip table with its sources")
     for sub in (flop, cost, price, table):

@@ -13,15 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from mcscale.cli.common import (
     EXIT_OK,
+    FIGURE_SUFFIXES,
+    MAX_DPI,
+    MIN_DPI,
     UsageError,
     add_cluster_options,
     add_sampling_options,
     check_output,
     load_checked_scenario,
-    positive_int,
     run_scenario,
     with_cluster,
 )
+from mcscale.cli.common import (
+    dpi as dpi_count,
+)
+from mcscale.echo import quote
 
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
@@ -32,6 +38,10 @@ __all__ = ["add_figure_parsers"]
 _PLOT_KINDS = ("fan", "exceedance", "crossing", "spend", "price", "compare", "tornado")
 _PLOT_METRICS = {"spend": "spend", "price": "flop_per_usd"}  # kinds whose metric is fixed
 _THRESHOLD_KINDS = ("exceedance", "crossing")  # kinds that take --threshold
+#: Most scenarios ``compare`` and ``plot --kind compare`` overlay: beyond it bands and legends are illegible.
+MAX_COMPARED = 8
+#: The extensions of the HTML reports ``report`` and ``compare`` write.
+REPORT_SUFFIXES = (".html", ".htm")
 
 
 def _multiples(text: str) -> tuple[float, ...]:
@@ -74,7 +84,8 @@ def _milestone_queries(scenario: Scenario) -> list[Query]:
 
 def _plot_threshold(args: argparse.Namespace, scenario: Scenario) -> tuple[str, Query | None]:
     """Return the metric to plot and the parsed ``--threshold`` question (or None), checked before sampling."""
-    from mcscale.query import check_query, parse_question, scenario_references
+    from mcscale.model.thresholds import QueryError
+    from mcscale.query import QuestionSyntaxError, check_query, parse_question, scenario_references
 
     kind = args.kind
     if kind in _PLOT_METRICS and args.metric not in (None, _PLOT_METRICS[kind]):
@@ -90,8 +101,12 @@ def _plot_threshold(args: argparse.Namespace, scenario: Scenario) -> tuple[str, 
     metric = _PLOT_METRICS.get(kind, args.metric or default)
     if args.threshold is None:
         return metric, None
-    query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenario))
-    check_query(query, scenario)
+    try:
+        query = parse_question(f"year {metric} >= {args.threshold}", scenario_references(scenario))
+        check_query(query, scenario)
+    except (QuestionSyntaxError, QueryError) as exc:
+        reason = f"expected {exc.expected}" if isinstance(exc, QuestionSyntaxError) else str(exc)
+        raise UsageError(f"--threshold {quote(args.threshold)}: {reason}") from None
     if query.threshold == "requirement" and metric not in ("effective_flop", "physical_flop"):
         raise UsageError(f"the milestone requirement is in FLOP; --metric {metric} is not")
     return metric, query
@@ -101,15 +116,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from mcscale.query import parse_question, scenario_references
     from mcscale.viz import chartdata
 
-    output = check_output(args.output)
-    if output.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    output = check_output(args.output, args.scenarios, FIGURE_SUFFIXES)
     kind = args.kind
     scenarios = _load_scenarios(args.scenarios)
     if kind == "tornado":
         return _plot_tornado(args, scenarios, output)
-    if kind == "compare" and len(scenarios) < 2:
-        raise UsageError("--kind compare needs two or more scenarios")
+    if kind == "compare" and not 2 <= len(scenarios) <= MAX_COMPARED:
+        raise UsageError(f"--kind compare takes 2 to {MAX_COMPARED} scenarios, got {len(scenarios)}")
     if kind != "compare" and len(scenarios) > 1:
         raise UsageError(f"--kind {kind} takes one scenario; use --kind compare for several")
     metric, query = _plot_threshold(args, scenarios[0])
@@ -158,7 +171,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from mcscale.report.html import scenario_report, write_report
 
-    output = check_output(args.output)
+    output = check_output(args.output, [args.scenario], REPORT_SUFFIXES)
     (scenario,) = _load_scenarios([args.scenario])
     result = run_scenario(args, scenario, args.draws, _milestone_queries(scenario))
     write_report(scenario_report(result, dpi=args.dpi), output)
@@ -171,11 +184,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
     from mcscale.report.html import comparison_report, write_report
 
-    output = check_output(args.output)
-    if len(args.scenarios) < 2:
-        raise UsageError("compare needs two or more scenarios")
+    output = check_output(args.output, args.scenarios, REPORT_SUFFIXES)
+    if not 2 <= len(args.scenarios) <= MAX_COMPARED:
+        raise UsageError(
+            f"compare takes 2 to {MAX_COMPARED} scenarios (its figures overlay them), got {len(args.scenarios)}"
+        )
     scenarios = _load_scenarios(args.scenarios)
     _warn_basis(scenarios, "effective_flop")
+    args.memory_budget //= len(scenarios)  # the budget bounds the command: every run is kept for the report
     texts = list(dict.fromkeys(q.text for s in scenarios for q in scenario_queries(s)))
     results = []
     for scenario in scenarios:  # each run counts every scenario's questions it can answer
@@ -196,7 +212,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _add_figure_options(parser: argparse.ArgumentParser, dpi: int) -> None:
     """Add the sampling options, and --dpi, for the commands that draw."""
     add_sampling_options(parser)
-    parser.add_argument("--dpi", type=positive_int, default=dpi, help=f"PNG resolution (default {dpi})")
+    parser.add_argument(
+        "--dpi", type=dpi_count, default=dpi, help=f"PNG resolution, {MIN_DPI}-{MAX_DPI} (default {dpi})"
+    )
 
 
 def _plot_tornado(args: argparse.Namespace, scenarios: list[Scenario], output: Any) -> int:

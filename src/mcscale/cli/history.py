@@ -14,7 +14,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcscale.cli.common import EXIT_OK, UsageError, check_output, load_checked_scenario, non_negative_int, positive_int
+from mcscale.cli.common import (
+    EXIT_OK,
+    FIGURE_SUFFIXES,
+    UsageError,
+    check_output,
+    dpi,
+    draw_count,
+    load_checked_scenario,
+    non_negative_int,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from mcscale.analysis.backtest import BacktestResult
@@ -89,7 +99,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     )
     from mcscale.fileio import write_atomic
 
-    output = check_output(args.output)
+    output = check_output(args.output, [args.data], (".toml",))
     hardware = DEFAULT_HARDWARE_DOUBLING if args.hardware_doubling is None else args.hardware_doubling
     runs = _read_runs(args.data)
     try:
@@ -133,9 +143,7 @@ def _draw(bt: BacktestResult, result: Result, output: Path, args: argparse.Names
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from mcscale.analysis.backtest import BacktestError, backtest, format_backtest
 
-    output = check_output(args.output)
-    if output is not None and output.suffix.lower() not in (".png", ".svg"):
-        raise UsageError(f"{output}: unknown figure format {output.suffix!r}; use .png or .svg")
+    output = check_output(args.output, [args.scenario, args.data], FIGURE_SUFFIXES)
     scenario = load_checked_scenario(args.scenario)
     runs = _read_runs(args.data)
     try:
@@ -206,13 +214,13 @@ def add_history_parsers(commands: Any) -> None:
     )
     bt.add_argument("--utilization", default=None, metavar="X", help="utilization.value, or a prior")
     bt.add_argument("--data", default=None, metavar="FILE.csv", help="runs file (default: the bundled Epoch AI data)")
-    bt.add_argument("--draws", type=positive_int, default=100_000, help="number of draws (default 100000)")
+    bt.add_argument("--draws", type=draw_count, default=100_000, help="number of draws (default 100000)")
     bt.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
     bt.add_argument("--threads", type=positive_int, default=None, help="worker threads (default: all cores)")
     bt.add_argument(
         "--output", "-o", default=None, metavar="FIG", help="fan chart with the held-out runs, .png or .svg"
     )
-    bt.add_argument("--dpi", type=positive_int, default=200, help="PNG resolution (default 200)")
+    bt.add_argument("--dpi", type=dpi, default=200, help="PNG resolution, 10-1200 (default 200)")
     bt.add_argument("--width", choices=("single", "double"), default="single", help="paper column or page width")
     bt.add_argument("--json", action="store_true", help="one JSON object")
     bt.set_defaults(handler=_cmd_backtest)

@@ -23,6 +23,9 @@ from mcscale.cli.common import (
 )
 from mcscale.units import BUILTIN_REFERENCES, METRICS
 
+#: The extensions ``run -o`` writes: netCDF files, or a zarr store (a directory).
+RESULT_SUFFIXES = (".nc", ".nc4", ".zarr")
+
 if TYPE_CHECKING:
     from mcscale.model.scenario import Scenario
     from mcscale.query import Query
@@ -86,9 +89,7 @@ def _print_summary(result: Result) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    output = check_output(args.output)
-    if output is not None and output.suffix.lower() not in (".nc", ".nc4", ".zarr"):
-        raise UsageError(f"{output}: results are written as netCDF or zarr; use a .nc file name, or .zarr")
+    output = check_output(args.output, [args.scenario], RESULT_SUFFIXES)
     scenario = load_checked_scenario(args.scenario)
     result = run_scenario(args, scenario, args.draws, keep_lazy=True)
     _print_summary(result)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from mcscale.cli.common import (
     EXIT_OK,
     add_cluster_options,
+    draw_count,
     load_checked_scenario,
     non_negative_int,
     positive_int,
@@ -147,7 +148,7 @@ def add_sensitivity_parser(commands: Any) -> None:
     parser.add_argument("question", help="P(...), 'year METRIC >= THRESHOLD' or 'METRIC in YEAR'")
     parser.add_argument("--method", choices=("tornado", "sobol"), default="tornado", help="default tornado")
     parser.add_argument(
-        "--draws", type=positive_int, default=100_000, help="draws per evaluation (sobol: base draws; default 100000)"
+        "--draws", type=draw_count, default=100_000, help="draws per evaluation (sobol: base draws; default 100000)"
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="root seed (default 0)")
     parser.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")

@@ -26,7 +26,7 @@ from mcscale.estimate.errors import EstimateError
 from mcscale.estimate.inline import Duration, parse_duration, to_prior
 from mcscale.model.prior_tables import Problems, parse_prior_table
 from mcscale.model.priors import PriorSpec
-from mcscale.stats import quantiles_with_mcse
+from mcscale.stats import quantiles_with_mcse, too_few_draws
 from mcscale.units import PFLOPS_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR, format_value
 
 __all__ = ["Estimate", "cost", "flop", "flop_per_usd", "price_performance", "sample"]
@@ -34,6 +34,15 @@ __all__ = ["Estimate", "cost", "flop", "flop_per_usd", "price_performance", "sam
 # Percentile levels of the table an uncertain ``[estimate]`` becomes (0 and 100: min and max).
 _TABLE_LEVELS = (0.0, 0.1, 0.2, 0.5, *range(1, 100), 99.5, 99.8, 99.9, 100.0)
 _SUMMARY_LEVELS = (0.05, 0.5, 0.95)
+
+
+def _check_finite(quantity: str, values: Any) -> None:
+    """Refuse an estimate that overflows float64 (a point value, or any draw): ``inf`` is no answer."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(np.asarray(values, dtype=float))
+    if not finite.all():
+        share = "" if finite.size == 1 else f" in {np.count_nonzero(~finite)} of {finite.size} draws"
+        raise EstimateError([("", f"{quantity} overflows float64{share} (beyond about 1.8e308): check the inputs")])
 
 
 def sample(spec: PriorSpec, n: int, rng: np.random.Generator | int) -> np.ndarray:
@@ -177,14 +186,17 @@ class Estimate:
         if self.value is not None:
             return self._format(self.value) + self._unit_suffix()
         q, m = self.quantiles or {}, self.quantile_mcse or {}
-        cell = {k: f"{self._format(q[k])} ± {self._format(m[k], sign=False)}" for k in q}
+        cell = {k: f"{self._format(q[k])}" + (f" ± {self._format(m[k], sign=False)}" if k in m else "") for k in q}
+        if self.n_draws is not None and too_few_draws(self.n_draws):
+            return f"median {cell['50%']}{self._unit_suffix()}"
         return f"median {cell['50%']}{self._unit_suffix()}, 90% interval [{cell['5%']}, {cell['95%']}]"
 
     def __str__(self) -> str:
         lines = [f"{self.quantity} = {self.formula}"]
         body = f"  = {self._summary()}"
         if self.value is None:
-            body += f" (MCSE; {self.n_draws} draws, seed {self.seed})"
+            few = too_few_draws(self.n_draws) if self.n_draws is not None else None
+            body += f" ({few or 'MCSE'}; {self.n_draws} draws, seed {self.seed})"
         if self.parts and self.value is not None:
             body += " (" + " + ".join(f"{name} {part._summary()}" for name, part in self.parts.items()) + ")"
         lines.append(body)
@@ -256,7 +268,10 @@ def _closed_form(term: _Term, specs: dict[str, PriorSpec]) -> dict[str, Any] | N
     if all(_is_lognormal_or_fixed(specs[k]) for k in uncertain):
         mu = math.log(constant) + sum(powers[k] * (specs[k].params["mu"] + math.log(specs[k].scale)) for k in uncertain)
         sigma = math.sqrt(sum((powers[k] * specs[k].params["sigma"]) ** 2 for k in uncertain))
-        quantiles = {k: float(math.exp(mu + sigma * special.ndtri(q))) for k, q in levels.items()}
+        logs = {k: mu + sigma * float(special.ndtri(q)) for k, q in levels.items()}
+        if max(logs.values()) > math.log(np.finfo(float).max):
+            return None  # no finite closed form to show (the draws were finite, so these are its far tail)
+        quantiles = {k: math.exp(v) for k, v in logs.items()}
         return {"method": "product of lognormals", "mu": mu, "sigma": sigma, "quantiles": quantiles}
     if len(uncertain) == 1:
         key = uncertain[0]
@@ -286,14 +301,26 @@ def _evaluate(
         parts = {}
         if len(terms) > 1:
             parts = {name: Estimate(**{**common, "inputs": {}, "notes": ()}, value=v) for name, v in values.items()}
-        return Estimate(**common, value=math.fsum(values.values()), parts=parts)
+        total = math.fsum(values.values()) if all(map(math.isfinite, values.values())) else math.inf
+        _check_finite(quantity, [total])
+        return Estimate(**common, value=total, parts=parts)
     if isinstance(seed, np.random.Generator):
         rng, seed_record = seed, None
     else:
         rng, seed_record = np.random.default_rng(seed), int(seed)
-    draws = {k: sample(specs[k], n_draws, rng) for k in used}  # one stream, inputs in a fixed order
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_finite, once
+        draws = {k: sample(specs[k], n_draws, rng) for k in used}  # one stream, inputs in a fixed order
+        values = {}
+        for t in terms:
+            product = np.full(n_draws, t.constant)
+            for key, power in t.powers:
+                product *= draws[key] ** power
+            values[t.name] = product
+        total = np.sum(list(values.values()), axis=0)
+    _check_finite(quantity, total)
 
     def summarize(term_values: np.ndarray, closed: dict[str, Any] | None, **extra: Any) -> Estimate:
+        _check_finite(quantity, term_values)
         quantiles, mcse = quantiles_with_mcse(term_values, _SUMMARY_LEVELS)
         return Estimate(
             **{**common, **extra},
@@ -305,13 +332,6 @@ def _evaluate(
             samples=term_values,
         )
 
-    values = {}
-    for t in terms:
-        product = np.full(n_draws, t.constant)
-        for key, power in t.powers:
-            product *= draws[key] ** power
-        values[t.name] = product
-    total = np.sum(list(values.values()), axis=0)
     parts = {}
     if len(terms) > 1:
         for t in terms:

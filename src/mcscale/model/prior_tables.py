@@ -10,6 +10,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from mcscale.echo import quote
 from mcscale.model.priors import (
     METALOG_MAX_TERMS,
     TABULATED,
@@ -19,6 +20,7 @@ from mcscale.model.priors import (
     metalog_coefficients,
     metalog_decreasing,
 )
+from mcscale.numbers import LOG10_LIMIT, as_finite
 from mcscale.units import TIME_UNITS, Z_90_INTERVAL
 
 __all__ = [
@@ -73,6 +75,8 @@ COMMON_KEYS = ("dist", "unit", "lower", "upper")
 PERT_LAMBDA = 4.0
 #: Below this share of a prior's probability a truncation gets a warning.
 SMALL_MASS = 0.01
+#: Above this share of a prior's probability lost to a default truncation (utilization's (0, 1]) it is refused.
+MAX_LOST_MASS = 0.5
 #: Tabulated values are clamped beyond these (see :mod:`mcscale.model.priors`).
 _LOG_RANGE = (1e-300, 1e300)
 
@@ -101,12 +105,12 @@ def is_number(value: Any) -> bool:
 def number(value: Any, path: str, problems: Problems) -> float | None:
     """Return a finite number as float, or report it under ``path`` and return None."""
     if not is_number(value):
-        problems.add(path, f"must be a number, got {value!r}")
+        problems.add(path, f"must be a number, got {quote(value)}")
         return None
-    if not math.isfinite(value):
-        problems.add(path, f"must be finite, got {value!r}")
-        return None
-    return float(value)
+    finite = as_finite(value)
+    if finite is None:
+        problems.add(path, f"must be a finite number (at most about 1.8e308), got {quote(value)}")
+    return finite
 
 
 def parse_prior_table(
@@ -119,14 +123,14 @@ def parse_prior_table(
             return None
         return PriorSpec(name=name, dist="fixed", params={"value": value}, written=raw)
     if not isinstance(raw, dict):
-        problems.add(path, f"must be a number or a prior table, got {raw!r}")
+        problems.add(path, f"must be a number or a prior table, got {quote(raw)}")
         return None
     dist = raw.get("dist")
     if dist is None:
         problems.add(path, 'missing "dist" (one of ' + ", ".join(PRIOR_FORMS) + ")")
         return None
-    if dist not in PRIOR_FORMS:
-        problems.add(f"{path}.dist", f"unknown dist {dist!r}; known: " + ", ".join(PRIOR_FORMS))
+    if not isinstance(dist, str) or dist not in PRIOR_FORMS:
+        problems.add(f"{path}.dist", f"unknown dist {quote(dist)}; known: " + ", ".join(PRIOR_FORMS))
         return None
     if nested and dist in ("mixture", "lookup"):
         problems.add(f"{path}.dist", f"a mixture component cannot be a {dist}")
@@ -158,8 +162,8 @@ def parse_prior_table(
         unit = raw["unit"]
         if not is_time:
             problems.add(f"{path}.unit", "only time parameters (doubling_time) take a unit")
-        elif unit not in TIME_UNITS:
-            problems.add(f"{path}.unit", f"unknown unit {unit!r}; known: year, month, day")
+        elif not isinstance(unit, str) or unit not in TIME_UNITS:
+            problems.add(f"{path}.unit", f"unknown unit {quote(unit)}; known: year, month, day")
         else:
             scale = TIME_UNITS[unit]
     lower = upper = None
@@ -351,6 +355,8 @@ def _parse_metalog(name: str, path: str, raw: dict[str, Any], log10: bool, probl
     if any(b <= a for a, b in zip(values, values[1:], strict=False)):
         problems.add(f"{path}.points", "values must increase with the percentile")
         return None
+    if not _log10_in_range(f"{path}.points", values, log10, problems):
+        return None
     table = tuple((p / 100.0, v) for p, v in points)
     most = min(len(points), METALOG_MAX_TERMS)
     if "terms" in raw:
@@ -395,6 +401,18 @@ def _parse_metalog(name: str, path: str, raw: dict[str, Any], log10: bool, probl
     return PriorSpec(name=name, dist="metalog", params=params, points=table, log10=log10)
 
 
+def _log10_in_range(path: str, values: list[float], log10: bool, problems: Problems) -> bool:
+    """Report log10 values whose power of ten would overflow (or underflow) float64; return whether all fit."""
+    if log10 and max(abs(v) for v in values) > LOG10_LIMIT:
+        problems.add(
+            path,
+            f"with log10 = true the values are powers of ten and must lie in [-{LOG10_LIMIT:g}, {LOG10_LIMIT:g}], "
+            f"got {max(values, key=abs):g}",
+        )
+        return False
+    return True
+
+
 def _parse_points(path: str, raw: Any, problems: Problems) -> list[tuple[float, float]] | None:
     if not isinstance(raw, list) or len(raw) < 2:
         problems.add(path, "must be a list of at least two [x, value] pairs")
@@ -402,10 +420,10 @@ def _parse_points(path: str, raw: Any, problems: Problems) -> list[tuple[float, 
     points = []
     for i, pair in enumerate(raw):
         if not (isinstance(pair, list) and len(pair) == 2 and all(is_number(x) for x in pair)):
-            problems.add(f"{path}[{i}]", f"must be a pair of numbers [x, value], got {pair!r}")
+            problems.add(f"{path}[{i}]", f"must be a pair of numbers [x, value], got {quote(pair)}")
             return None
-        if not all(math.isfinite(x) for x in pair):
-            problems.add(f"{path}[{i}]", f"must be finite, got {pair!r}")
+        if not all(as_finite(x) is not None for x in pair):
+            problems.add(f"{path}[{i}]", f"must be finite, got {quote(pair)}")
             return None
         points.append((float(pair[0]), float(pair[1])))
     xs = [x for x, _ in points]
@@ -436,6 +454,15 @@ def _parse_table_form(
         if any(b < a for a, b in zip(values, values[1:], strict=False)):
             problems.add(f"{path}.points", "values must not decrease as the percentile grows")
             return None
+        if values[0] == values[-1]:
+            problems.add(
+                f"{path}.points",
+                f"every value is {values[0]:g}: a percentile table needs two different values "
+                "(for a constant, write the number itself)",
+            )
+            return None
+        if not _log10_in_range(f"{path}.points", values, log10, problems):
+            return None
         table = tuple((p / 100.0, v) for p, v in points)
         return PriorSpec(name=name, dist=dist, points=table, log10=log10)
     if dist == "lookup":
@@ -444,8 +471,8 @@ def _parse_table_form(
             problems.add(f"{path}.of", "must be the dotted name of another prior")
             return None
         interpolation = raw.get("interpolation", "linear")
-        if interpolation not in ("step", "linear"):
-            problems.add(f"{path}.interpolation", f"must be 'step' or 'linear', got {interpolation!r}")
+        if not isinstance(interpolation, str) or interpolation not in ("step", "linear"):
+            problems.add(f"{path}.interpolation", f"must be 'step' or 'linear', got {quote(interpolation)}")
             return None
         points = _parse_points(f"{path}.points", raw["points"], problems)
         if points is None:
@@ -493,7 +520,18 @@ def check_domain(spec: PriorSpec, path: str, domain: str, problems: Problems) ->
     if domain == "fraction":
         # Utilization is truncated to (0, 1] unless the file says otherwise.
         if spec.dist != "fixed" and spec.dist != "lookup":
+            written = spec.truncated_mass()
             spec = replace(spec, lower=max(spec.lower, 0.0), upper=min(spec.upper, 1.0))
+            lost = 1.0 - spec.truncated_mass() / written if written > 0 else 1.0
+            if lost > MAX_LOST_MASS:
+                problems.add(
+                    path,
+                    f"{_share(lost)} of this {spec.dist} prior lies outside (0, 1], where a fraction is truncated "
+                    f"to; more than {_share(MAX_LOST_MASS)} lost: move the prior into (0, 1] (e.g. a beta)",
+                )
+                return spec
+            if lost > SMALL_MASS:
+                problems.warn(path, f"{_share(lost)} of this prior lies outside (0, 1] and is truncated away")
         low, high = spec.support()
         # A table can give exactly its lowest value: a 0 there would be a run with no compute.
         exact_low = spec.is_fixed or spec.dist in ("lookup", "percentiles")
@@ -515,7 +553,7 @@ def check_domain(spec: PriorSpec, path: str, domain: str, problems: Problems) ->
     elif domain == "positive" and not spec.is_positive():
         low, _ = spec.support()
         if spec.is_fixed:
-            problems.add(path, f"must be positive, got {spec.params['value']!r}")
+            problems.add(path, f"must be positive, got {quote(spec.params['value'])}")
         else:
             problems.add(path, f"must be positive, but this {spec.dist} prior can be {low:g}; set lower > 0")
     for item in prior_warnings(spec, path):

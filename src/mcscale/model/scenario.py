@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mcscale.echo import TEXT_LIMIT, one_line
 from mcscale.model.priors import PriorSpec
 
 __all__ = ["Question", "Regime", "Scenario", "ScenarioError"]
@@ -26,9 +27,10 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        """Return one ``file: key.path: message`` line per problem."""
+        """Return one ``file: key.path: message`` line per problem (control characters escaped, long parts cut)."""
+        source = one_line(self.source, TEXT_LIMIT)
         return [
-            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
+            one_line(f"{source}: {one_line(path, TEXT_LIMIT)}: {message}" if path else f"{source}: {message}")
             for path, message in self.problems
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from mcscale.model.scenario import Scenario
+from mcscale.numbers import LOG10_LIMIT
 from mcscale.units import BUILTIN_REFERENCES
 
 __all__ = ["QueryError", "Threshold", "probability_text", "resolve_threshold", "threshold_text"]
@@ -43,18 +44,30 @@ def resolve_threshold(scenario: Scenario, threshold: Threshold) -> tuple[float, 
         return 0.0, "milestone.requirement"
     if isinstance(threshold, tuple):
         multiple, name = threshold
+        if not multiple > 0:
+            raise QueryError(f"a multiple must be positive, got {multiple!r}")
         if name == scenario.reference_name:
             prior = scenario.priors["reference.flop"]
             if not prior.is_fixed:
-                return math.log10(multiple), "reference.flop"
-            return math.log10(multiple * prior.params["value"]), None
+                return _in_range(math.log10(multiple), threshold), "reference.flop"
+            return _in_range(math.log10(multiple) + math.log10(prior.params["value"]), threshold), None
         if name not in BUILTIN_REFERENCES:
             known = ", ".join(dict.fromkeys([*BUILTIN_REFERENCES, scenario.reference_name]))
             raise QueryError(f"unknown reference {name!r}; known: {known}")
-        return math.log10(multiple * BUILTIN_REFERENCES[name]), None
+        return _in_range(math.log10(multiple) + math.log10(BUILTIN_REFERENCES[name]), threshold), None
     if not threshold > 0:
         raise QueryError(f"threshold must be positive, got {threshold!r}")
-    return math.log10(threshold), None
+    return _in_range(math.log10(threshold), threshold), None
+
+
+def _in_range(log10_value: float, threshold: Threshold) -> float:
+    """Return a log10 threshold, refusing one whose power of ten would overflow (sums in log10, never products)."""
+    if not abs(log10_value) <= LOG10_LIMIT:
+        raise QueryError(
+            f"threshold {threshold_text(threshold)} is 1e{log10_value:+.1f}: thresholds lie between "
+            f"1e-{LOG10_LIMIT:g} and 1e+{LOG10_LIMIT:g}"
+        )
+    return log10_value
 
 
 def threshold_text(threshold: Threshold) -> str:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcscale.stats import too_few_draws
 from mcscale.units import format_probability, format_value
 
 __all__ = ["Answer"]
@@ -96,6 +97,10 @@ class Answer:
             if value is not None:
                 out[key] = list(value) if isinstance(value, tuple) else value
         out["mcse"] = self.mcse if self.kind == "probability" else self.quantile_mcse
+        few = too_few_draws(self.n_draws)
+        if few is not None:  # errors from so few draws mean nothing: none, and why
+            out.update(mcse=None, bound=None, note=few)
+            out.pop("interval", None)
         out.update(self.details)
         out.update({"n_draws": self.n_draws, "seed": self.seed, "scenario": self.scenario})
         return _json_ready(out)
@@ -106,6 +111,9 @@ class Answer:
 
     def _text(self) -> str:
         tail = f"(MCSE, {self.n_draws} draws, seed {self.seed})"
+        few = too_few_draws(self.n_draws)
+        if few is not None:
+            return self._few_text(few)
         if self.kind == "probability":
             if self.bound is not None:
                 side, limit = self.bound
@@ -142,6 +150,21 @@ class Answer:
             effective = self._quantiles_text(
                 self.details["effective_flop_quantiles"], self.details.get("effective_flop_mcse", {})
             )
+            body = f"physical FLOP: {body}; effective FLOP: {effective}"
+        return f"{self.question}: {body} {tail}"
+
+    def _few_text(self, few: str) -> str:
+        """Return the answer without MCSEs, bounds or intervals, saying why: too few draws for them."""
+        tail = f"({few}; {self.n_draws} draws, seed {self.seed})"
+        if self.kind == "probability":
+            return f"{self.question} = {self.value:.4f} {tail}"
+        if self.kind == "interval":
+            return f"{self.question}: interval not given {tail}"
+        body = self._quantiles_text(self.quantiles or {}, {})
+        if self.kind == "crossing_year":
+            body += f"; P(never by {self.details['horizon_end']:g}) = {self.details['p_never']:.4f}"
+        if self.kind == "cost":
+            effective = self._quantiles_text(self.details["effective_flop_quantiles"], {})
             body = f"physical FLOP: {body}; effective FLOP: {effective}"
         return f"{self.question}: {body} {tail}"
 

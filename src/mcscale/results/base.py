@@ -28,8 +28,10 @@ from mcscale.fileio import write_atomic
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold
 from mcscale.results.answer import Answer
+from mcscale.results.integrity import with_checksums
 from mcscale.scenario_file import parse_scenario
 from mcscale.sim.chunks import ChunkLayout
+from mcscale.stats import rule_of_three
 from mcscale.units import DEFAULT_QUANTILES, METRICS
 
 __all__ = ["Result", "fixed_parameters", "is_zarr_store", "run_attrs", "trajectory_quantiles", "year_coordinate"]
@@ -72,7 +74,9 @@ class Result(ABC):
         """Write the result to netCDF (h5netcdf) atomically.
 
         The file is written to a temporary name in the target directory and renamed,
-        so a failed write leaves nothing behind. A lazy result (a materialized run on a
+        so a failed write leaves nothing behind. The root attr ``checksums`` records a
+        SHA-256 of every stored variable and group's attrs, verified when the file is
+        read back (:func:`~mcscale.results.integrity.check_result_tree`). A lazy result (a materialized run on a
         dask cluster) is first brought into this process (:meth:`load`); :meth:`to_zarr`
         writes one without that.
 
@@ -86,7 +90,7 @@ class Result(ABC):
         pathlib.Path
             The path written.
         """
-        tree = self.load().tree
+        tree = with_checksums(self.load().tree)
         return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
     def to_zarr(self, path: str | Path) -> Path:
@@ -113,7 +117,7 @@ class Result(ABC):
         path = Path(path)
         if path.exists() and not is_zarr_store(path):
             raise FileExistsError(f"{path}: exists and is not a zarr store; it would be replaced")
-        tree = self.tree
+        tree = with_checksums(self.tree)
         options: dict[str, Any] = {"mode": "w", "consolidated": False}
         if self.is_lazy:
             from mcscale.sim import dask_executor
@@ -218,7 +222,7 @@ class Result(ABC):
         n = self.n_draws
         p = count / n
         if p in (0.0, 1.0):
-            bound = ("upper", 3.0 / n) if p == 0.0 else ("lower", 1.0 - 3.0 / n)
+            bound = ("upper", rule_of_three(n)) if p == 0.0 else ("lower", 1.0 - rule_of_three(n))
             return self.new_answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
         mcse = math.sqrt(p * (1 - p) / n)
         return self.new_answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import xarray as xr
 
+from mcscale.model.scenario import ScenarioError
 from mcscale.model.thresholds import QueryError
 from mcscale.results.base import Result
+from mcscale.results.integrity import CHECKSUM_ATTR, check_result_tree
 from mcscale.results.materialized import MaterializedResult
 from mcscale.results.streaming import StreamResult
 
@@ -32,21 +34,25 @@ def open_result(path: str | Path) -> Result:
     Raises
     ------
     QueryError
-        If the path cannot be read, or is not an mcscale result.
+        If the path cannot be read, is not an mcscale result (attrs or groups missing), or
+        was changed after mcscale wrote it (its checksums do not match).
     """
     tree = _open_zarr(path) if Path(path).is_dir() else _open_netcdf(path)
-    if "scenario_text" not in tree.attrs:
-        raise QueryError(f"{path}: not an mcscale result (no scenario_text attribute)")
-    if tree.attrs.get("mode") == "stream":
-        return StreamResult(tree.load())
-    return MaterializedResult(tree)
+    check_result_tree(tree, path)
+    del tree.attrs[CHECKSUM_ATTR]  # verified; a result written again records its own
+    try:
+        if tree.attrs["mode"] == "stream":
+            return StreamResult(tree.load())
+        return MaterializedResult(tree)
+    except ScenarioError as exc:
+        raise QueryError(f"{path}: not an mcscale result: its scenario does not validate ({exc.lines()[0]})") from None
 
 
 def _open_netcdf(path: str | Path) -> xr.DataTree:
     try:
         with xr.open_datatree(path, engine="h5netcdf") as tree:
             return tree.load()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # h5py's errors for what is not netCDF
         raise QueryError(f"{path}: cannot read as netCDF ({exc})") from None
 
 
