@@ -262,10 +262,10 @@ def test_bad_values_get_the_validators_message_on_their_control(explorer):
     }
     found = problems(explorer, {"values": {"spend.initial.p5": "inf", "regimes[0].spend.doubling_time.p95": "abc"}})
     assert found == {
-        "spend.initial.p5": "spend.initial.p5: must be finite, got inf",
+        "spend.initial.p5": "spend.initial.p5: must be a finite number (at most about 1.8e308), got inf",
         "regimes[0].spend.doubling_time.p95": "regimes[0].spend.doubling_time.p95: must be a number, got 'abc'",
     }
-    assert "must be finite" in problems(explorer, {"values": {"spend.cap.p95": "nan"}})["spend.cap.p95"]
+    assert "must be a finite number" in problems(explorer, {"values": {"spend.cap.p95": "nan"}})["spend.cap.p95"]
     assert "must lie in (-1, 1)" in problems(explorer, {"values": {"correlations[0].rho": 1.5}})["correlations[0].rho"]
     # a message about the whole prior goes to its group
     text = scenario_text(spend_doubling_time='{ dist = "normal", mean = 1, sd = 0.2, lower = 0.5 }')

@@ -231,7 +231,7 @@ def test_cli_report_and_compare(tmp_path, capsys):
     assert main(["report", "baseline", "-o", str(tmp_path / "missing" / "r.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["compare", "baseline", "-o", str(tmp_path / "c.html")]) == 2
-    assert "two or more" in capsys.readouterr().err
+    assert "compare takes 2 to 8 scenarios" in capsys.readouterr().err
     assert main(["compare", "baseline", "baseline", "-o", str(tmp_path / "c.html")]) == 2
     assert "distinct" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline.html", "compare.html"]
