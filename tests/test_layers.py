@@ -38,6 +38,8 @@ CONFINED = {
     "numba": "mcscale.sim.kernels",
     "llvmlite": "mcscale.sim.kernels",
     "matplotlib": "mcscale.viz.drawing",
+    "dask": "mcscale.sim.dask_executor",
+    "distributed": "mcscale.sim.dask_executor",
 }
 
 
