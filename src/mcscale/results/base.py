@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from mcscale._version import __version__
@@ -399,6 +400,20 @@ def trajectory_quantiles(result: Result, metric: str, q: tuple[float, ...] | lis
         coords={"quantile": levels, "year": result.years},
         attrs={"units": f"log10({METRICS[metric]})"},
     )
+
+
+def index_coordinate(values: Any) -> pd.Index:
+    """Make a dimension coordinate a pandas index already: xarray's casting of an array imports dask (0.2 s).
+
+    xarray checks every new array against dask's array type whenever dask is installed;
+    results built from pandas indexes and :func:`numpy_variable` never pay for that import.
+    """
+    return pd.Index(values)
+
+
+def numpy_variable(dims: str | tuple[str, ...], values: Any, attrs: dict[str, Any] | None = None) -> xr.Variable:
+    """Wrap a numpy array as is, skipping xarray's checks for other array types (they import dask.array, 0.4 s)."""
+    return xr.Variable(dims, np.asarray(values), attrs=attrs, fastpath=True)
 
 
 def year_coordinate(years: np.ndarray) -> np.ndarray:

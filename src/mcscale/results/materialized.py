@@ -23,13 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError, Threshold, probability_text, resolve_threshold, threshold_text
 from mcscale.results.answer import Answer
-from mcscale.results.base import Result, fixed_parameters, run_attrs, year_coordinate
+from mcscale.results.base import (
+    Result,
+    fixed_parameters,
+    index_coordinate,
+    numpy_variable,
+    run_attrs,
+    year_coordinate,
+)
 from mcscale.sim.engine import RawRun, chains_per_block
 from mcscale.stats import chunk_homogeneity, column_quantiles, crossing_years, quantiles_with_mcse
 from mcscale.units import DEFAULT_QUANTILES, METRICS, SUMMARY_QUANTILES, parameter_unit
@@ -50,8 +56,8 @@ class MaterializedResult(Result):
         """Assemble the DataTree of a materialized run."""
         layout = raw.layout
         coords = {
-            "chain": _index(np.arange(layout.n_chunks)),
-            "draw": _index(np.arange(layout.chunk_length)),
+            "chain": index_coordinate(np.arange(layout.n_chunks)),
+            "draw": index_coordinate(np.arange(layout.chunk_length)),
         }
         priors = scenario.all_priors()
         prior_vars = {}
@@ -59,16 +65,16 @@ class MaterializedResult(Result):
             spec = priors[name]
             if spec.is_fixed:
                 continue
-            prior_vars[name] = _numpy_variable(
+            prior_vars[name] = numpy_variable(
                 ("chain", "draw"),
                 raw.parameters[row],
                 attrs={"units": parameter_unit(name), "dist": spec.dist, "prior": json.dumps(spec.written)},
             )
         prior = xr.Dataset(prior_vars, coords=coords, attrs={"fixed_parameters": fixed_parameters(scenario)})
-        year_coords = {**coords, "year": _index(year_coordinate(raw.years))}
+        year_coords = {**coords, "year": index_coordinate(year_coordinate(raw.years))}
         trajectories = xr.Dataset(
             {
-                name: _numpy_variable(
+                name: numpy_variable(
                     ("chain", "draw", "year"),
                     raw.trajectories[slot],
                     attrs={"units": f"log10({METRICS[name]})", "log10": 1},
@@ -299,18 +305,6 @@ class MaterializedResult(Result):
         )
 
 
-def _index(values: np.ndarray) -> pd.Index:
-    """Make a coordinate a pandas index already: xarray's casting of an array would import dask (0.2 s)."""
-    return pd.Index(values)
-
-
-def _numpy_variable(
-    dims: str | tuple[str, ...], values: np.ndarray, attrs: dict[str, Any] | None = None
-) -> xr.Variable:
-    """Wrap a numpy array as is: xarray's checks of other array types would import dask.array (0.4 s)."""
-    return xr.Variable(dims, values, attrs=attrs, fastpath=True)
-
-
 def chain_checks(values: np.ndarray) -> dict[str, float]:
     """ESS and R-hat across chunks (chains) of a (chain, draw) array, by arviz-stats."""
     import arviz_stats
@@ -340,7 +334,8 @@ def _summary(trajectories: xr.Dataset) -> xr.Dataset:
         with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:  # numpy sorts without the GIL
             quantiles = list(pool.map(lambda name: column_quantiles(trajectories[name].values, q), names))
     out = {
-        name: _numpy_variable(("quantile", "year"), values, attrs=dict(trajectories[name].attrs))
+        name: numpy_variable(("quantile", "year"), values, attrs=dict(trajectories[name].attrs))
         for name, values in zip(names, quantiles, strict=True)
     }
-    return xr.Dataset(out, coords={"quantile": _index(q), "year": _index(trajectories["year"].values)})
+    coords = {"quantile": index_coordinate(q), "year": index_coordinate(trajectories["year"].values)}
+    return xr.Dataset(out, coords=coords)
