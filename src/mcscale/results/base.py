@@ -412,8 +412,11 @@ def index_coordinate(values: Any) -> pd.Index:
 
 
 def numpy_variable(dims: str | tuple[str, ...], values: Any, attrs: dict[str, Any] | None = None) -> xr.Variable:
-    """Wrap a numpy array as is, skipping xarray's checks for other array types (they import dask.array, 0.4 s)."""
-    return xr.Variable(dims, np.asarray(values), attrs=attrs, fastpath=True)
+    """Wrap an array as is (a lazy run's dask arrays stay lazy), skipping xarray's checks for other array types.
+
+    Those checks import dask.array (0.4 s) whenever dask is installed.
+    """
+    return xr.Variable(dims, values, attrs=attrs, fastpath=True)
 
 
 def year_coordinate(years: np.ndarray) -> np.ndarray:
