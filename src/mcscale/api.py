@@ -16,19 +16,20 @@ from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError
 from mcscale.query import Query, stream_request, stream_specs
 from mcscale.results.answer import Answer
-from mcscale.results.base import Result
-from mcscale.results.materialized import MaterializedResult
-from mcscale.results.streaming import StreamResult
+from mcscale.results.finite import check_counted_finite, range_thresholds
 from mcscale.scenario_file import resolve_scenario
 from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
+from mcscale.sim.encode import grid_index
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "qmc_probabilities", "run"]
+    from mcscale.results.base import Result
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "count_probabilities", "qmc_probabilities", "run"]
 
 
 #: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
@@ -111,6 +112,10 @@ def run(
         With ``client``: when the cluster cannot finish the run (no worker left,
         workers that keep dying, another mcscale version on a worker).
     """
+    # Result types are imported here: they need xarray, which count_probabilities does not wait for.
+    from mcscale.results.materialized import MaterializedResult
+    from mcscale.results.streaming import StreamResult
+
     scenario = resolve_scenario(scenario)
     if mode not in ("materialized", "stream", "auto"):
         raise ValueError(f"mode must be 'materialized', 'stream' or 'auto', got {mode!r}")
@@ -141,6 +146,60 @@ def run(
     else:
         stream = simulate_stream(scenario, n_draws, threads=threads, **options)
     return StreamResult.from_stream(stream, scenario, seed=seed, chunk_size=chunk_size)
+
+
+def count_probabilities(
+    scenario: Scenario | str | Path,
+    queries: list[Query],
+    n_draws: int = 100_000,
+    seed: int = 0,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> list[Answer]:
+    """Answer probability questions from a lean streaming run's counts, building no result.
+
+    The draws, counts and answers are those of :func:`run` (either mode) with the same
+    ``scenario``, ``n_draws``, ``seed`` and ``chunk_size``; what is left out is the
+    result itself (and so xarray, most of a short query's start-up) and, as in a
+    streaming run, the chunks' agreement test. Only the years up to the last one asked
+    are propagated, and checked for overflow.
+
+    Raises
+    ------
+    QueryError
+        For a question that is not a probability.
+    ScenarioError
+        When a metric asked about leaves the range of finite numbers
+        (:func:`~mcscale.results.finite.check_counted_finite`).
+    """
+    scenario = resolve_scenario(scenario)
+    for query in queries:
+        if query.kind != "probability":
+            raise QueryError(f"{query.text}: answered from counts are probability questions only; use run()")
+    request = stream_request(scenario, queries, figures=False)
+    metrics = sorted({query.metric for query in queries})
+    with np.errstate(all="ignore"):  # an overflow is reported by check_counted_finite, not as warnings
+        stream = simulate_stream(
+            scenario,
+            n_draws,
+            seed,
+            chunk_size,
+            threads,
+            thresholds=[*request.thresholds, *range_thresholds(metrics)],
+            progress=progress,
+            histograms=False,
+            last_year=request.last_year,
+        )
+    check_counted_finite(scenario, stream, metrics)
+    answers = []
+    for query in queries:
+        t = stream.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
+        k = grid_index(stream.years, query.year, query.by)
+        count = int((stream.counts.exceed_by if query.by else stream.counts.exceed_in)[t, k])
+        answers.append(Answer.from_count(count, stream.layout.n_draws, query.text, seed, scenario.name))
+    return answers
 
 
 def qmc_probabilities(
@@ -177,7 +236,7 @@ def qmc_probabilities(
     answers = []
     for query in queries:
         t = request.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
-        k = int(np.searchsorted(run.years, query.year + 1e-9, side="right")) - 1  # the last grid year <= it
+        k = grid_index(run.years, query.year, query.by)
         counts = np.array([(c.exceed_by if query.by else c.exceed_in)[t, k] for c in run.replicates])
         shares = counts / run.points
         value = float(shares.mean())

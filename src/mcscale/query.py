@@ -21,16 +21,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mcscale.echo import TEXT_LIMIT, is_plain, one_line, quote
 from mcscale.model.scenario import Scenario, ScenarioError
 from mcscale.model.thresholds import QueryError, Threshold
 from mcscale.numbers import LOG10_LIMIT
 from mcscale.results.answer import Answer
-from mcscale.results.base import Result
 from mcscale.sim.accumulators import CostSpec, ThresholdSpec, cost_spec, default_thresholds, threshold_spec
 from mcscale.units import BUILTIN_REFERENCES, METRICS, USD_SUFFIXES
+
+if TYPE_CHECKING:  # a query's answer from counts must not wait for xarray
+    from mcscale.results.base import Result
 
 __all__ = [
     "Query",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from mcscale.model.scenario import Scenario
     from mcscale.query import Query
+    from mcscale.results.answer import Answer
     from mcscale.results.base import Result
 
 __all__ = [
@@ -228,14 +229,10 @@ def run_scenario(
 
     from mcscale.api import run
     from mcscale.query import stream_request
-    from mcscale.results.integrity import check_model_finite
-    from mcscale.sim.engine import compile_seconds
+    from mcscale.results.finite import check_model_finite
 
     mode = _mode(args, scenario, n_draws)
-    seconds = compile_seconds(mode)
-    if seconds:
-        note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
-        print(f"mcscale: {note}", file=sys.stderr)
+    _say_if_compiling(mode)
     request = stream_request(scenario, list(queries), figures)._asdict() if mode == "stream" else {}
     with np.errstate(all="ignore"):  # values that overflow are reported by check_model_finite, not as warnings
         result = run(
@@ -251,6 +248,26 @@ def run_scenario(
     result = result if keep_lazy else result.load()
     check_model_finite(result)  # before anything is printed or written
     return result
+
+
+def count_answers(args: argparse.Namespace, scenario: Scenario, n_draws: int, queries: Sequence[Query]) -> list[Answer]:
+    """Answer probability questions from counts alone (:func:`mcscale.api.count_probabilities`), on this machine."""
+    from mcscale.api import count_probabilities
+
+    _say_if_compiling("stream")
+    return count_probabilities(
+        scenario, list(queries), n_draws, args.seed, threads=args.threads, progress=_progress_bar(scenario.name)
+    )
+
+
+def _say_if_compiling(mode: str) -> None:
+    """Say once, on stderr, that the kernels of ``mode`` compile now, and for about how long."""
+    from mcscale.sim.engine import compile_seconds
+
+    seconds = compile_seconds(mode)
+    if seconds:
+        note = f"compiling the kernels once for this install (about {seconds:.0f} s on 2 cores)"
+        print(f"mcscale: {note}", file=sys.stderr)
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None] | None:

@@ -16,6 +16,7 @@ from mcscale.cli.common import (
     add_cluster_options,
     add_sampling_options,
     check_output,
+    count_answers,
     load_checked_scenario,
     positive_int,
     run_scenario,
@@ -140,6 +141,12 @@ def _answer_qmc(scenario: Scenario, queries: list[Query], n_draws: int, args: ar
     return [next(answers) if q.kind == "probability" else declined for q in queries]
 
 
+def _countable(queries: list[Query], args: argparse.Namespace) -> bool:
+    """Whether the answers can come from counts alone: probabilities, sampled on this machine."""
+    local = args.cluster is None and args.scheduler is None
+    return local and all(query.kind == "probability" for query in queries)
+
+
 def _precision_loop(
     scenario: Scenario, queries: list[Query], args: argparse.Namespace
 ) -> tuple[list[Answer | str], str | None]:
@@ -149,6 +156,9 @@ def _precision_loop(
         if args.sampler == "qmc":
             answers = _answer_qmc(scenario, queries, n_draws, args)
             n_done = max((a.n_draws for a in answers if not isinstance(a, str)), default=n_draws)
+        elif _countable(queries, args):
+            answers = count_answers(args, scenario, n_draws, queries)
+            n_done = answers[0].n_draws
         else:
             result = run_scenario(args, scenario, n_draws, queries, figures=False)
             answers, n_done = _answer_each(result, queries), result.n_draws
@@ -175,7 +185,6 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     from mcscale.model.thresholds import QueryError
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
-    from mcscale.results.io import open_result
 
     positional = list(args.args)
     if args.from_file is not None:
@@ -185,6 +194,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
         path = Path(args.from_file)
         if not path.exists():
             raise UsageError(f"{path}: no such file or zarr store")
+        from mcscale.results.io import open_result  # xarray: only a saved run waits for it
+
         result = open_result(path)
         scenario = result.scenario
     else:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcscale.stats import too_few_draws
+from mcscale.stats import rule_of_three, too_few_draws
 from mcscale.units import format_probability, format_value
 
 __all__ = ["Answer"]
@@ -63,6 +63,32 @@ class Answer:
     interval: tuple[float, float] | None = None
     median: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_count(
+        cls, count: int, n_draws: int, question: str, seed: int, scenario: str, details: dict[str, Any] | None = None
+    ) -> Answer:
+        """Answer a probability from a count of ``n_draws`` draws.
+
+        The value is ``count / n_draws`` with MCSE ``sqrt(p (1 - p) / n)``, or, when no
+        draw (or every draw) qualifies, no MCSE and the rule-of-three 95% bound.
+        """
+        p = count / n_draws
+        bound = None
+        if p in (0.0, 1.0):
+            bound = ("upper", rule_of_three(n_draws)) if p == 0.0 else ("lower", 1.0 - rule_of_three(n_draws))
+        return cls(
+            question=question,
+            kind="probability",
+            unit="1",
+            n_draws=n_draws,
+            seed=seed,
+            scenario=scenario,
+            value=p,
+            mcse=None if bound else math.sqrt(p * (1 - p) / n_draws),
+            bound=bound,
+            details=details or {},
+        )
 
     def probability_mcse(self) -> float:
         """Largest MCSE of the answer on the probability scale.

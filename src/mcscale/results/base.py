@@ -27,12 +27,12 @@ import xarray as xr
 from mcscale._version import __version__
 from mcscale.fileio import write_atomic
 from mcscale.model.scenario import Scenario
-from mcscale.model.thresholds import QueryError, Threshold
+from mcscale.model.thresholds import Threshold
 from mcscale.results.answer import Answer
 from mcscale.results.integrity import with_checksums
 from mcscale.scenario_file import parse_scenario
 from mcscale.sim.chunks import ChunkLayout
-from mcscale.stats import rule_of_three
+from mcscale.sim.encode import grid_index
 from mcscale.units import DEFAULT_QUANTILES, METRICS
 
 __all__ = ["Result", "fixed_parameters", "is_zarr_store", "run_attrs", "trajectory_quantiles", "year_coordinate"]
@@ -189,22 +189,11 @@ class Result(ABC):
 
     def grid_index_by(self, year: float) -> int:
         """Index of the last grid year <= ``year``."""
-        self._check_year(year)
-        return int(np.searchsorted(self.years, year + 1e-9, side="right")) - 1
+        return grid_index(self.years, year, by=True)
 
     def grid_index_in(self, year: float) -> int:
         """Index of the grid year equal to ``year``."""
-        self._check_year(year)
-        index = int(np.argmin(np.abs(self.years - year)))
-        if abs(self.years[index] - year) > 1e-9:
-            step = self.years[1] - self.years[0]
-            raise QueryError(f"year {year:g} is not on the grid ({self.years[0]:g}..{self.years[-1]:g} step {step:g})")
-        return index
-
-    def _check_year(self, year: float) -> None:
-        start, end = self.years[0], self.years[-1]
-        if not start - 1e-9 <= year <= end + 1e-9:
-            raise QueryError(f"year {year:g} is outside the horizon {start:g}..{end:g}")
+        return grid_index(self.years, year, by=False)
 
     def new_answer(self, question: str, kind: str, unit: str, **fields: Any) -> Answer:
         """Return an :class:`Answer` stamped with this run's size, seed and scenario."""
@@ -219,14 +208,8 @@ class Result(ABC):
         )
 
     def probability_answer(self, count: int, text: str, details: dict[str, Any] | None = None) -> Answer:
-        """Answer a probability from a count of draws: MCSE sqrt(p (1 - p) / n), or the rule-of-three bound."""
-        n = self.n_draws
-        p = count / n
-        if p in (0.0, 1.0):
-            bound = ("upper", rule_of_three(n)) if p == 0.0 else ("lower", 1.0 - rule_of_three(n))
-            return self.new_answer(text, "probability", "1", value=p, mcse=None, bound=bound, details=details or {})
-        mcse = math.sqrt(p * (1 - p) / n)
-        return self.new_answer(text, "probability", "1", value=p, mcse=mcse, details=details or {})
+        """Answer a probability from a count of draws (see :meth:`Answer.from_count`)."""
+        return Answer.from_count(count, self.n_draws, text, self.seed, self.scenario.name, details)
 
     def crossing_details(self, quantiles: dict[str, float], p_never: float, **extra: float) -> dict[str, Any]:
         """Return the details of a crossing-year answer: P(never) and its MCSE, the horizon, 50% and 90% intervals."""

@@ -16,21 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from mcscale.model.scenario import ScenarioError
 from mcscale.model.thresholds import QueryError
-from mcscale.numbers import LOG10_LIMIT
-
-if TYPE_CHECKING:
-    from mcscale.results.base import Result
 
 __all__ = [
     "CHECKSUM_ATTR",
-    "check_model_finite",
     "REQUIRED_ATTRS",
     "REQUIRED_GROUPS",
     "check_result_tree",
@@ -152,59 +146,3 @@ def check_result_tree(tree: xr.DataTree, path: object) -> None:
         if found[key] != digest:
             what = f"the attributes of {key[:-2] or '/'}" if key.endswith("/@") else key
             raise QueryError(f"{path}: corrupted: {what} changed after mcscale wrote it (its checksum does not match)")
-
-
-#: The scenario sections whose priors feed each trajectory variable, to name in an overflow.
-_INPUTS = {
-    "spend": ("spend", "economy"),
-    "cap": ("spend", "economy"),
-    "flop_per_usd": ("hardware",),
-    "physical_flop": ("spend", "hardware", "utilization"),
-    "algo_multiplier": ("algorithms",),
-    "effective_flop": ("spend", "hardware", "utilization", "algorithms"),
-}
-
-
-def check_model_finite(result: Result) -> None:
-    """Refuse a run whose values are not finite numbers over the horizon, naming the variable, year and priors.
-
-    Values are stored as log10: one beyond ±:data:`~mcscale.numbers.LOG10_LIMIT` (initial
-    spend of 1e308, a doubling time of 1e-300 years) would print as ``inf`` or ``-inf`` and
-    turn every answer about it into nonsense. A materialized run is checked draw by
-    draw (one pass over the trajectories), a streaming run by its summary's quantiles; a
-    lazy run (on a dask cluster) is not checked here.
-
-    Raises
-    ------
-    ScenarioError
-        One problem per variable that leaves the range, at the scenario's file.
-    """
-    if result.is_lazy:
-        return
-    with np.errstate(all="ignore"):  # a streaming summary of infinite values: the overflow is reported below
-        data = result.trajectories if result.keeps_draws else result.summary
-    sections = {name.split(".")[0] for name in result.scenario.all_priors()}
-    years = np.asarray(result.years, dtype=float)
-    problems = []
-    for metric in _INPUTS:
-        if metric not in data.data_vars:
-            continue
-        values = np.asarray(data[metric].values, dtype=float)
-        values = values.reshape(-1, values.shape[-1])  # (draws or quantiles, year)
-        finite = np.isfinite(values)
-        bad = ~finite
-        bad[finite] = np.abs(values[finite]) > LOG10_LIMIT
-        if not bad.any():
-            continue
-        first = years[np.argmax(bad.any(axis=0))]
-        if not finite.all():
-            what = "is not a finite number (inf or nan)"
-        else:
-            extreme = values.max() if values.max() > LOG10_LIMIT else values.min()
-            what = f"reaches 1e{extreme:+.0f}, beyond 1e-{LOG10_LIMIT:g}..1e+{LOG10_LIMIT:g}"
-        inputs = ", ".join(f"[{s}]" for s in _INPUTS[metric] if s in sections)
-        problems.append((metric, f"{metric} {what} from {first:g}; check the priors of {inputs}"))
-    if problems:  # one line: the first variable that overflows (those computed from it follow)
-        others = [metric for metric, _ in problems[1:]]
-        also = f" (and so {', '.join(others)})" if others else ""
-        raise ScenarioError(result.scenario.source, [("", f"the model overflows: {problems[0][1]}{also}")])

@@ -15,10 +15,19 @@ import numpy as np
 from mcscale.model.copula import normal_correlation, prior_order
 from mcscale.model.priors import TABULATED, PriorSpec
 from mcscale.model.scenario import Scenario
+from mcscale.model.thresholds import QueryError
 from mcscale.sim.kernels import codes
 from mcscale.units import METRICS
 
-__all__ = ["ModelPlan", "PriorTable", "build_model_plan", "build_prior_table", "compile_plan", "year_grid"]
+__all__ = [
+    "ModelPlan",
+    "PriorTable",
+    "build_model_plan",
+    "build_prior_table",
+    "compile_plan",
+    "grid_index",
+    "year_grid",
+]
 
 _CEILING_MODES = {"hard": codes.CEILING_HARD, "soft": codes.CEILING_SOFT, "exponential": codes.CEILING_EXPONENTIAL}
 #: Growth-rate keys and the form each gives the rate in, in the order they are looked for.
@@ -290,6 +299,36 @@ class ModelPlan(NamedTuple):
 def year_grid(scenario: Scenario) -> np.ndarray:
     """Return the scenario's grid years [year]."""
     return scenario.start + scenario.step * np.arange(scenario.n_years)
+
+
+def grid_index(years: np.ndarray, year: float, by: bool) -> int:
+    """Index of the grid year a question about ``year`` [year] reads.
+
+    Parameters
+    ----------
+    years : ndarray
+        The grid [year].
+    year : float
+        [year]
+    by : bool
+        "By ``year``": the last grid year at or before it. Otherwise "in ``year``",
+        which must be a grid year.
+
+    Raises
+    ------
+    QueryError
+        For a year outside the grid's span, or, "in" a year, one off the grid.
+    """
+    start, end = years[0], years[-1]
+    if not start - 1e-9 <= year <= end + 1e-9:
+        raise QueryError(f"year {year:g} is outside the horizon {start:g}..{end:g}")
+    if by:
+        return int(np.searchsorted(years, year + 1e-9, side="right")) - 1
+    index = int(np.argmin(np.abs(years - year)))
+    if abs(years[index] - year) > 1e-9:
+        step = years[1] - years[0]
+        raise QueryError(f"year {year:g} is not on the grid ({start:g}..{end:g} step {step:g})")
+    return index
 
 
 def _rate(scenario_priors: dict, section: str, rows: dict[str, int]) -> tuple[int, int]:
