@@ -44,7 +44,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcscale.bench.probes import (
     CLI_DRAWS,
@@ -67,6 +67,9 @@ from mcscale.bench.record import (
     scenario_path,
 )
 from mcscale.fileio import write_atomic
+
+if TYPE_CHECKING:
+    from mcscale.bench.error import ErrorConfig
 
 __all__ = [
     "CLI_DRAWS",
@@ -268,6 +271,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-squigglepy", dest="squigglepy", action="store_false", help="skip squigglepy")
     parser.add_argument("--json-out", default=None, metavar="PATH", help="write the JSON record here")
+    error = parser.add_argument_group(
+        "error against draws and seconds (--error)",
+        "Instead of throughput: the error of each estimator against a reference answer, at draws 2^12 .. "
+        "--error-max-draws, and a figure of it (one PNG per case, beside the JSON record).",
+    )
+    error.add_argument("--error", action="store_true", help="measure error against draws and seconds")
+    error.add_argument(
+        "--error-case",
+        action="append",
+        default=None,
+        metavar="SCENARIO:QUESTION",
+        help="a bundled scenario (or file) and a probability question; repeatable "
+        "(default: baseline at 1e31 and 1e33 FLOP by 2030, overhang at 1e33)",
+    )
+    error.add_argument(
+        "--error-estimators", default=None, metavar="NAMES", help="comma-separated estimators (default: all)"
+    )
+    error.add_argument("--error-seeds", type=_count, default=8, help="estimates per point (default 8)")
+    error.add_argument(
+        "--error-max-draws", type=_count, default=2**20, help="draws of the largest point (default 2^20)"
+    )
+    error.add_argument(
+        "--error-reference-draws", type=_count, default=2**26, help="draws of the reference (default 2^26; cached)"
+    )
 
 
 def _count(text: str) -> int:
@@ -306,6 +333,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     int
         The exit code, 0.
     """
+    if args.error:
+        return _run_error(args)
     config = BenchConfig(
         draws=args.draws,
         repeats=args.repeats,
@@ -321,6 +350,51 @@ def run_from_args(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (json.dumps(record, indent=2) + "\n").encode())
     print(f"\nwrote {path}")
+    return 0
+
+
+def _error_config(args: argparse.Namespace, record_path: Path) -> ErrorConfig:
+    """Return the --error options as an :class:`~mcscale.bench.error.ErrorConfig` (QueryError: bad case or name)."""
+    from mcscale.bench.error import DEFAULT_CASES, ESTIMATORS, ErrorConfig, parse_case
+    from mcscale.model.thresholds import QueryError
+
+    cases = [parse_case(text) for text in args.error_case] if args.error_case else list(DEFAULT_CASES)
+    estimators = [name.strip() for name in args.error_estimators.split(",")] if args.error_estimators else []
+    unknown = [name for name in estimators if name not in ESTIMATORS]
+    if unknown:
+        raise QueryError(f"--error-estimators: unknown {unknown[0]!r}; known: {', '.join(ESTIMATORS)}")
+    top = max(12, math.ceil(math.log2(args.error_max_draws)))
+    return ErrorConfig(
+        cases=cases,
+        estimators=estimators or list(ESTIMATORS),
+        sizes=[2**k for k in range(12, top + 1, 2)],
+        seeds=args.error_seeds,
+        reference_draws=args.error_reference_draws,
+        cache=record_path.parent / "error-references.json",
+    )
+
+
+def _run_error(args: argparse.Namespace) -> int:
+    """``mcscale bench --error``: measure, print the table, write the JSON record and one figure per case."""
+    from mcscale.bench.error import error_curves, format_error_table, measure_error
+    from mcscale.viz.drawing import error_chart, save_figure
+
+    now = dt.datetime.now(dt.UTC)
+    path = (
+        Path(args.json_out)
+        if args.json_out
+        else default_json_path(now).with_name(f"error-{now.strftime('%Y%m%dT%H%M%SZ')}.json")
+    )
+    config = _error_config(args, path)
+    record = measure_error(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    record.update(created=now.isoformat(timespec="seconds"), git_commit=git_commit())
+    print(format_error_table(record))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(record, indent=2) + "\n").encode())
+    print(f"\nwrote {path}")
+    for k, case in enumerate(record["cases"]):
+        figure = save_figure(error_chart(error_curves(case, record)), path.with_name(f"{path.stem}-{k}.png"))
+        print(f"wrote {figure}")
     return 0
 
 

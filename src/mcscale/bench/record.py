@@ -23,6 +23,7 @@ __all__ = [
     "derive",
     "format_draws",
     "git_commit",
+    "cpu_label",
     "machine_info",
     "print_table",
     "scenario_path",
@@ -227,7 +228,7 @@ def print_table(record: dict[str, Any], file: Any = None) -> None:
     memory = f", {machine['memory_gib']:.0f} GiB" if machine.get("memory_gib") else ""
     say(
         f"\nmcscale {record['mcscale_version']} bench on {record['scenario']} ({record['n_years']} years); "
-        f"{machine['cpu_count']} CPUs, {machine['processor']}{memory}; best of {record['repeats']}"
+        f"{machine['cpu_count']} CPUs, {cpu_label(machine)}{memory}; best of {record['repeats']}"
     )
     load = machine.get("load_average")
     load_end = machine.get("load_average_end")
@@ -348,16 +349,35 @@ def git_commit() -> str | None:
     return done.stdout.strip()
 
 
-def machine_info() -> dict[str, Any]:
-    """Return the platform, CPU, memory [GiB], load average and versions of Python, numpy and numba."""
-    processor = platform.processor() or ""
+#: The vector extensions a kernel's speed depends on, as /proc/cpuinfo names them.
+VECTOR_EXTENSIONS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "amx_tile")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """Return the first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    fields: dict[str, str] = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
+        return fields
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_label(machine: dict[str, Any]) -> str:
+    """Name a machine's CPU as a timing needs it: ``Intel(R) Xeon(R) Processor (family 6 model 167), AVX-512``."""
+    extensions = machine.get("vector_extensions") or []
+    width = "AVX-512" if "avx512f" in extensions else "AVX2 (no AVX-512)" if "avx2" in extensions else "no AVX2"
+    where = f" (family {machine['cpu_family']} model {machine['cpu_model']})" if machine.get("cpu_family") else ""
+    return f"{machine.get('processor') or 'unknown CPU'}{where}, {width}"
+
+
+def machine_info() -> dict[str, Any]:
+    """Return the platform, CPU (name, family, model, vector extensions), memory [GiB], load and versions."""
+    cpu = _cpuinfo()
+    flags = set(cpu.get("flags", "").split())
     memory = None
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2.0**30
@@ -365,7 +385,10 @@ def machine_info() -> dict[str, Any]:
         pass
     return {
         "platform": platform.platform(),
-        "processor": processor,
+        "processor": cpu.get("model name") or platform.processor() or "",
+        "cpu_family": cpu.get("cpu family"),
+        "cpu_model": cpu.get("model"),
+        "vector_extensions": [name for name in VECTOR_EXTENSIONS if name in flags],
         "cpu_count": os.cpu_count(),
         "memory_gib": memory,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,

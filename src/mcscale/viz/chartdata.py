@@ -27,6 +27,8 @@ __all__ = [
     "HISTORY_CREDIT",
     "Crossing",
     "Curve",
+    "ErrorCurve",
+    "ErrorCurves",
     "Exceedance",
     "Fan",
     "HistoricalRuns",
@@ -621,6 +623,59 @@ class Tornado:
     n_draws: int
     seed: int
     conditional: bool
+
+
+@dataclass(frozen=True)
+class ErrorCurve:
+    """One estimator's error at each number of draws (a row of ``mcscale bench --error``).
+
+    Parameters
+    ----------
+    method : str
+        The estimator, e.g. ``"mc"``, ``"qmc"``.
+    draws : ndarray
+        Draws per estimate.
+    seconds : ndarray
+        Mean wall time of one estimate [s].
+    rmse : ndarray
+        Root-mean-square error against the reference, over the seeds.
+    mcse : ndarray
+        Mean MCSE the estimator reported.
+    """
+
+    method: str
+    draws: np.ndarray
+    seconds: np.ndarray
+    rmse: np.ndarray
+    mcse: np.ndarray
+
+
+@dataclass(frozen=True)
+class ErrorCurves:
+    """Error against draws and seconds of several estimators of one probability.
+
+    Parameters
+    ----------
+    scenario, question : str
+    reference, reference_mcse : float
+        The answer the errors are measured against, and its own MCSE.
+    reference_label : str
+        How the reference was computed (estimator and draws).
+    seeds : int
+        Independent estimates per point.
+    machine : str
+        The CPU, for the title (timings belong to a machine).
+    curves : tuple of ErrorCurve
+    """
+
+    scenario: str
+    question: str
+    reference: float
+    reference_mcse: float
+    reference_label: str
+    seeds: int
+    machine: str
+    curves: tuple[ErrorCurve, ...]
 
 
 def _range_label(name: str, low: float, high: float, unit: str) -> str:

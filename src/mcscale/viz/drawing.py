@@ -34,6 +34,7 @@ from mcscale.units import Z_95_INTERVAL, format_multiple, format_value
 from mcscale.viz.chartdata import (
     Crossing,
     Curve,
+    ErrorCurves,
     Exceedance,
     Fan,
     HistoricalRuns,
@@ -52,6 +53,7 @@ __all__ = [
     "SCENARIO_COLOURS",
     "comparison_chart",
     "crossing_chart",
+    "error_chart",
     "exceedance_chart",
     "fan_chart",
     "figure_bytes",
@@ -745,6 +747,77 @@ def _tornado_axis(ax: Axes, data: Tornado) -> None:
     else:
         _log10_axis(ax, data.unit, which="x")
         ax.set_xlabel(f"median [{data.unit}] (base {format_value(10.0**base, data.unit)}, line)")
+
+
+def error_chart(data: ErrorCurves) -> Figure:
+    """Error of each estimator against draws (left) and wall time (right), log-log.
+
+    Solid lines with markers are the root-mean-square error against the reference over
+    the seeds; dashed lines of the same colour the mean MCSE each estimator reported (an
+    honest MCSE lies on its error line). The dotted grey line falls as ``n^-1/2`` from
+    the first estimator's first point; the grey band is the reference's own ±MCSE,
+    below which an error cannot be measured. Always page width.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per estimator and panel, with gids ``rmse:METHOD`` and ``mcse:METHOD``.
+    """
+    with _style():
+        fig = _figure("double")
+        by_draws, by_seconds = fig.subplots(1, 2)
+        for i, curve in enumerate(data.curves):
+            colour, style = OKABE_ITO[i % 7], dict(marker="o", markersize=2.5, lw=1.0)
+            for ax, x in ((by_draws, curve.draws), (by_seconds, curve.seconds)):
+                ax.plot(
+                    x, curve.rmse, color=colour, label=f"{curve.method}: error", gid=f"rmse:{curve.method}", **style
+                )
+                ax.plot(
+                    x,
+                    curve.mcse,
+                    color=colour,
+                    lw=0.8,
+                    ls="--",
+                    label=f"{curve.method}: reported MCSE",
+                    gid=f"mcse:{curve.method}",
+                )
+        first = data.curves[0]
+        guide = first.rmse[0] * np.sqrt(first.draws[0] / first.draws)
+        by_draws.plot(first.draws, guide, color=_GREY, lw=0.6, ls=":", label=r"$\propto n^{-1/2}$")
+        values = np.concatenate([np.concatenate([c.rmse, c.mcse]) for c in data.curves])
+        values = values[values > 0]
+        low, high = min(float(values.min()), data.reference_mcse) / 2, float(values.max()) * 2
+        for ax, what in ((by_draws, "draws per estimate"), (by_seconds, "wall time per estimate [s]")):
+            _log_log_axes(ax)
+            ax.axhspan(low, data.reference_mcse, color="#eeeeee", lw=0, zorder=0)
+            ax.set_ylim(low, high)
+            ax.set_xlabel(what)
+            ax.set_ylabel("error (RMSE over seeds)")
+            _finish(ax)
+        fig.legend(
+            *by_draws.get_legend_handles_labels(),
+            loc="outside lower center",
+            ncol=min(4, 2 * len(data.curves) + 1),
+            fontsize=_FONT - 1,
+            frameon=False,
+        )
+        title = (
+            f"{data.scenario}: {data.question} = {data.reference:.6g} ± {data.reference_mcse:.2g} "
+            f"({data.reference_label}; shaded: its MCSE)\n{data.seeds} seeds per point; {data.machine}"
+        )
+        by_draws.set_title(title, loc="left", pad=4, fontsize=_FONT, linespacing=1.3)
+    return fig
+
+
+def _log_log_axes(ax: Axes) -> None:
+    """Both axes logarithmic, labelled at decades only (``$10^{4}$``): minor labels would overlap."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, numticks=12))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", dpi: float = 200) -> bytes:
