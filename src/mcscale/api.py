@@ -23,6 +23,7 @@ from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
 from mcscale.sim.encode import grid_index
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
+from mcscale.stats import chunk_count_homogeneity
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -162,9 +163,10 @@ def count_probabilities(
 
     The draws, counts and answers are those of :func:`run` (either mode) with the same
     ``scenario``, ``n_draws``, ``seed`` and ``chunk_size``; what is left out is the
-    result itself (and so xarray, most of a short query's start-up) and, as in a
-    streaming run, the chunks' agreement test. Only the years up to the last one asked
-    are propagated, and checked for overflow.
+    result itself (and so xarray, most of a short query's start-up). The chunks'
+    agreement test is made from each chunk's counts, as a materialized run makes it
+    from its draws. Only the years up to the last one asked are propagated, and
+    checked for overflow.
 
     Raises
     ------
@@ -198,7 +200,8 @@ def count_probabilities(
         t = stream.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
         k = grid_index(stream.years, query.year, query.by)
         count = int((stream.counts.exceed_by if query.by else stream.counts.exceed_in)[t, k])
-        answers.append(Answer.from_count(count, stream.layout.n_draws, query.text, seed, scenario.name))
+        agreement = chunk_count_homogeneity(stream.chunk_exceed[:, int(query.by), t, k], stream.layout.chunk_length)
+        answers.append(Answer.from_count(count, stream.layout.n_draws, query.text, seed, scenario.name, agreement))
     return answers
 
 

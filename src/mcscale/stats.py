@@ -15,6 +15,7 @@ from mcscale.units import Z_95_INTERVAL
 __all__ = [
     "CHUNK_AGREEMENT_P",
     "MIN_DRAWS_FOR_ERRORS",
+    "chunk_count_homogeneity",
     "chunk_homogeneity",
     "column_quantiles",
     "crossing_years",
@@ -53,6 +54,21 @@ CHUNK_AGREEMENT_P = 1e-6
 def chunk_homogeneity(hits: np.ndarray) -> dict[str, float | str]:
     """Do the chunks (chains) agree on a probability? A chi-square test of homogeneity.
 
+    Parameters
+    ----------
+    hits : ndarray of bool, shape (n_chunks, chunk_length)
+
+    Returns
+    -------
+    dict
+        As :func:`chunk_count_homogeneity` of the chunks' counts of hits.
+    """
+    return chunk_count_homogeneity(np.count_nonzero(hits, axis=-1), hits.shape[-1])
+
+
+def chunk_count_homogeneity(counts: np.ndarray, chunk_length: int) -> dict[str, float | str]:
+    """Do the chunks (chains) agree on a probability? A chi-square test of homogeneity, from counts.
+
     Every chunk draws from the same distribution, so its count of hits is binomial with
     the pooled probability; ``sum (k_c - n_c p)^2 / (n_c p (1 - p))`` is chi-square with
     ``chunks - 1`` degrees of freedom. (Rank-normalised R-hat, meant for continuous
@@ -60,7 +76,10 @@ def chunk_homogeneity(hits: np.ndarray) -> dict[str, float | str]:
 
     Parameters
     ----------
-    hits : ndarray of bool, shape (n_chunks, chunk_length)
+    counts : ndarray of int, shape (n_chunks,)
+        Hits in each chunk.
+    chunk_length : int
+        Draws per chunk.
 
     Returns
     -------
@@ -70,8 +89,8 @@ def chunk_homogeneity(hits: np.ndarray) -> dict[str, float | str]:
     """
     from scipy import special
 
-    counts = np.count_nonzero(hits, axis=-1).astype(np.float64)
-    sizes = np.full(counts.shape, hits.shape[-1], dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    sizes = np.full(counts.shape, chunk_length, dtype=np.float64)
     p = counts.sum() / sizes.sum()
     if counts.size < 2 or p in (0.0, 1.0):
         return {}

@@ -109,6 +109,9 @@ def _print_error(message: object, continued: Sequence[str] = ()) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # before the parser's 0.1 s of imports
+        print(f"mcscale {__version__}")
+        return EXIT_OK
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # Questions may follow options ("query FILE --draws N 'P(...)'"), which argparse

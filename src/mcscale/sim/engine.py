@@ -99,7 +99,12 @@ class RawRun(NamedTuple):
 
 
 class StreamRun(NamedTuple):
-    """What a streaming run returns: merged accumulators and the plan that reads them."""
+    """What a streaming run returns: merged accumulators and the plan that reads them.
+
+    ``chunk_exceed``, of a run without histograms on local threads, holds each chunk's
+    own exceedance counts, shape (n_chunks, 2, n_thresholds, n_counted_years): ``[:, 0]``
+    in a year and ``[:, 1]`` by it (for the chunks' agreement test); otherwise None.
+    """
 
     counts: StreamCounts
     moments: np.ndarray
@@ -111,6 +116,7 @@ class StreamRun(NamedTuple):
     years: np.ndarray
     layout: ChunkLayout
     seconds: float
+    chunk_exceed: np.ndarray | None = None
 
 
 class ChunkTask(NamedTuple):
@@ -166,8 +172,10 @@ class StreamSetup(NamedTuple):
     thresholds: list[ThresholdSpec]
     costs: list[CostSpec]
 
-    def finish(self, counts: StreamCounts, moments: np.ndarray, seconds: float) -> StreamRun:
-        """Return the run from its merged counts and its moments summed in chunk order."""
+    def finish(
+        self, counts: StreamCounts, moments: np.ndarray, seconds: float, chunk_exceed: np.ndarray | None = None
+    ) -> StreamRun:
+        """Return the run from its merged counts, its moments summed in chunk order and each chunk's exceedances."""
         run = self.run
         return StreamRun(
             counts=counts,
@@ -180,6 +188,7 @@ class StreamSetup(NamedTuple):
             years=run.years,
             layout=run.layout,
             seconds=seconds,
+            chunk_exceed=chunk_exceed,
         )
 
 
@@ -415,13 +424,26 @@ def simulate_stream(
     all_counts: list[StreamCounts] = []
     lock = threading.Lock()
 
+    # A lean run also keeps each chunk's exceedances (a few integers): the chunks' agreement test needs them.
+    n_steps, per_chunk = task.stream.n_steps, None
+    if not histograms:
+        per_chunk = np.zeros((setup.run.layout.n_chunks, 2, len(setup.thresholds), n_steps), dtype=np.int64)
+
     def run_chunk(k: int) -> np.ndarray:
         if not hasattr(local, "counts"):
             local.counts = task.new_counts()
             local.params = np.empty((task.chunk.table.n_params, task.chunk.chunk_length))
             with lock:
                 all_counts.append(local.counts)
-        return stream_chunk_moments(task, k, local.counts, local.params)
+        counts = local.counts
+        if per_chunk is not None:
+            per_chunk[k, 0] -= counts.exceed_in[:, :n_steps]
+            per_chunk[k, 1] -= counts.exceed_by[:, :n_steps]
+        moments = stream_chunk_moments(task, k, counts, local.params)
+        if per_chunk is not None:
+            per_chunk[k, 0] += counts.exceed_in[:, :n_steps]
+            per_chunk[k, 1] += counts.exceed_by[:, :n_steps]
+        return moments
 
     total = np.zeros(task.moments_shape())
     for moments in in_chunk_order(run_chunk, setup.run.layout, threads, progress):
@@ -429,4 +451,4 @@ def simulate_stream(
     counts = all_counts[0]
     for other in all_counts[1:]:
         counts.add(other)
-    return setup.finish(counts, total, time.perf_counter() - started)
+    return setup.finish(counts, total, time.perf_counter() - started, per_chunk)
