@@ -402,3 +402,11 @@ def test_a_probability_query_imports_only_what_it_samples_with(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_compile_leaves_every_kernel_in_the_cache(capsys):
+    from mcscale.sim.engine import compile_seconds
+
+    assert main(["compile"]) == 0
+    assert capsys.readouterr().out.startswith("mcscale: the kernels ")
+    assert compile_seconds("materialized") == 0 and compile_seconds("stream") == 0

@@ -26,7 +26,7 @@ from mcscale.cli.explore import add_explore_parser
 from mcscale.cli.figures import add_figure_parsers
 from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
-from mcscale.cli.sampling import add_query_parser, add_run_parser, add_scenarios_parser
+from mcscale.cli.sampling import add_compile_parser, add_query_parser, add_run_parser, add_scenarios_parser
 from mcscale.cli.sensitivity import add_sensitivity_parser
 from mcscale.echo import one_line
 
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_estimate_parser(commands)
     add_scenarios_parser(commands)
     add_init_parser(commands)
+    add_compile_parser(commands)
     add_bench_parser(commands)
     return parser
 

@@ -50,7 +50,9 @@ __all__ = [
     "load_checked_scenario",
     "non_negative_int",
     "positive_int",
+    "count_answers",
     "run_scenario",
+    "say_if_compiling",
     "with_cluster",
 ]
 
@@ -232,7 +234,7 @@ def run_scenario(
     from mcscale.results.finite import check_model_finite
 
     mode = _mode(args, scenario, n_draws)
-    _say_if_compiling(mode)
+    say_if_compiling(mode)
     request = stream_request(scenario, list(queries), figures)._asdict() if mode == "stream" else {}
     with np.errstate(all="ignore"):  # values that overflow are reported by check_model_finite, not as warnings
         result = run(
@@ -254,13 +256,13 @@ def count_answers(args: argparse.Namespace, scenario: Scenario, n_draws: int, qu
     """Answer probability questions from counts alone (:func:`mcscale.api.count_probabilities`), on this machine."""
     from mcscale.api import count_probabilities
 
-    _say_if_compiling("stream")
+    say_if_compiling("stream")
     return count_probabilities(
         scenario, list(queries), n_draws, args.seed, threads=args.threads, progress=_progress_bar(scenario.name)
     )
 
 
-def _say_if_compiling(mode: str) -> None:
+def say_if_compiling(mode: str) -> None:
     """Say once, on stderr, that the kernels of ``mode`` compile now, and for about how long."""
     from mcscale.sim.engine import compile_seconds
 
