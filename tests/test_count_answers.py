@@ -18,6 +18,7 @@ from mcscale.numbers import LOG10_LIMIT
 from mcscale.query import ask, parse_question, scenario_references, stream_request
 from mcscale.results.finite import range_thresholds
 from mcscale.sim.encode import grid_index
+from scenario_factory import DELETE, scenario_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = {
@@ -79,35 +80,20 @@ def test_range_thresholds_tell_numbers_in_range_from_overflow_and_nan():
     assert (low.variable, low.sign, high.sign) == ("spend", 1, 1)
 
 
-SMALL = """\
-[scenario]
-name = "small"
-start = 2025
-end = 2035
-
-[spend]
-initial = INITIAL
-doubling_time = 1.0
-
-[hardware]
-flop_per_usd = { dist = "lognormal", p5 = 8e17, p95 = 2.4e18 }
-doubling_time = DOUBLING
-
-[utilization]
-value = 0.3
-"""
-
-
 @pytest.mark.parametrize(
-    ("initial", "doubling", "question", "fragment"),
+    ("changes", "question", "fragment"),
     [
-        ("1e308", "2.0", "P(spend >= 1e9 by 2030)", "the model overflows: spend"),
-        ("1e9", "5e-324", "P(flop_per_usd >= 1e18 by 2030)", "the model overflows: flop_per_usd"),
+        (
+            {"spend.initial": 1e308, "spend.cap": DELETE, "spend.cap_kind": DELETE},
+            "P(spend >= 1e9 by 2030)",
+            "the model overflows: spend",
+        ),
+        ({"hardware.doubling_time": 5e-324}, "P(flop_per_usd >= 1e18 by 2030)", "the model overflows: flop_per_usd"),
     ],
 )
-def test_a_counted_overflow_is_refused(tmp_path, initial, doubling, question, fragment):
+def test_a_counted_overflow_is_refused(tmp_path, changes, question, fragment):
     path = tmp_path / "small.toml"
-    path.write_text(SMALL.replace("INITIAL", initial).replace("DOUBLING", doubling), encoding="utf-8")
+    path.write_text(scenario_toml(changes), encoding="utf-8")
     scenario = mcscale.load_scenario(path)
     with pytest.raises(ScenarioError, match=fragment):
         count_probabilities(scenario, _queries(scenario, [question]), 1000)
