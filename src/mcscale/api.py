@@ -14,7 +14,7 @@ import numpy as np
 
 from mcscale.model.scenario import Scenario
 from mcscale.model.thresholds import QueryError
-from mcscale.query import Query, stream_request, stream_specs
+from mcscale.query import Query, answer, stream_request, stream_specs
 from mcscale.results.answer import Answer
 from mcscale.results.base import Result
 from mcscale.results.materialized import MaterializedResult
@@ -22,13 +22,14 @@ from mcscale.results.streaming import StreamResult
 from mcscale.scenario_file import resolve_scenario
 from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
+from mcscale.sim.encode import year_grid
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "qmc_probabilities", "run"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "estimate_probabilities", "qmc_probabilities", "run"]
 
 
 #: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
@@ -198,6 +199,121 @@ def qmc_probabilities(
                 mcse=None if bound else mcse,
                 bound=bound,
                 details={"sampler": "qmc", "replicates": replicates},
+            )
+        )
+    return answers
+
+
+def _grid_step(scenario: Scenario, year: float) -> int:
+    """Index of the last grid year at or before ``year``."""
+    return int(np.searchsorted(year_grid(scenario), year + 1e-9, side="right")) - 1
+
+
+def estimate_probabilities(
+    scenario: Scenario | str | Path,
+    queries: list[Query],
+    n_draws: int,
+    seed: int = 0,
+    sampler: str = "mc",
+    variance_reduction: str | None = None,
+    replicates: int | None = None,
+    threads: int | None = None,
+) -> list[Answer]:
+    """Answer probability questions by Monte Carlo or QMC, with or without a variance reduction.
+
+    Parameters
+    ----------
+    scenario : Scenario, path-like or str
+    queries : list of Query
+        Probability questions (:func:`mcscale.query.parse_question`).
+    n_draws : int
+        Draws in all (the importance-sampling pilot not counted); with ``"qmc"`` rounded
+        up to ``replicates`` times a power of 2.
+    seed : int, optional
+    sampler : {"mc", "qmc"}
+        Pseudo-random draws (a lean streaming run), or scrambled Sobol points
+        (:mod:`mcscale.sim.qmc`).
+    variance_reduction : {None, "conditional", "importance"}
+        Conditional Monte Carlo or importance sampling (:mod:`mcscale.sim.reduction`).
+    replicates : int, optional
+        Scramblings of a QMC run (default :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`).
+    threads : int, optional
+        Worker threads; the answers do not depend on it.
+
+    Returns
+    -------
+    list of Answer
+        One per query. ``details`` names the sampler and the variance reduction, the
+        integrated factors (conditional) or the weights' effective sample size
+        ``(sum w)^2 / sum w^2`` (``ess``), that of the draws meeting the event
+        (``ess_hits``), the pilot's mean shift ``theta`` and its draws (importance).
+
+    Raises
+    ------
+    QueryError
+        For a question that is not a probability, or a variance reduction that cannot
+        apply (the message says why).
+    ValueError
+        For an unknown sampler or method, or fewer than 2 replicates.
+    """
+    if sampler not in ("mc", "qmc"):
+        raise ValueError(f"sampler must be 'mc' or 'qmc', got {sampler!r}")
+    if replicates is not None and sampler != "qmc":
+        raise ValueError("replicates are scramblings of sampler='qmc'")
+    scenario = resolve_scenario(scenario)
+    if variance_reduction is None and sampler == "qmc":
+        return qmc_probabilities(scenario, queries, n_draws, seed, replicates, threads)
+    method = "none" if variance_reduction is None else variance_reduction
+    for query in queries:
+        if query.kind != "probability":
+            raise QueryError(f"{query.text}: --variance-reduction {method} answers probability questions only")
+    if variance_reduction is None:
+        request = stream_request(scenario, queries, figures=False)
+        result = run(
+            scenario,
+            n_draws,
+            seed,
+            mode="stream",
+            threads=threads,
+            thresholds=request.thresholds,
+            histograms=False,
+            last_year=request.last_year,
+        )
+        return [answer(result, query) for query in queries]
+    from mcscale.sim.qmc import DEFAULT_REPLICATES  # scipy.stats: only a QMC run waits for it
+    from mcscale.sim.reduction import Target, simulate_reduced
+
+    targets = [
+        Target(threshold_spec(scenario, q.metric, q.threshold, q.op), _grid_step(scenario, q.year), q.by)
+        for q in queries
+    ]
+    replicates = DEFAULT_REPLICATES if replicates is None else replicates
+    reduced = simulate_reduced(scenario, targets, n_draws, seed, variance_reduction, sampler, replicates, threads)
+    values, errors = reduced.estimates()
+    details: dict = {"sampler": sampler, "variance_reduction": variance_reduction, **reduced.details}
+    if sampler == "qmc":
+        details["replicates"] = replicates
+    n = reduced.n_draws
+    answers = []
+    for i, query in enumerate(queries):
+        extra = {}
+        if variance_reduction == "importance":
+            total, squares = reduced.sums[:, i].sum(axis=0)
+            extra = {"ess": reduced.effective_sample_size(), "ess_hits": float(total**2 / squares) if squares else 0.0}
+        value = float(values[i])
+        bound = ("upper", 3.0 / n) if value == 0.0 else None  # no draw met the event: no spread to estimate
+        answers.append(
+            Answer(
+                question=query.text,
+                kind="probability",
+                unit="1",
+                n_draws=n,
+                seed=seed,
+                scenario=scenario.name,
+                value=value,
+                mcse=None if bound else float(errors[i]),
+                bound=bound,
+                details={**details, **extra},
             )
         )
     return answers
