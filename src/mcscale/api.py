@@ -20,7 +20,7 @@ from mcscale.results.finite import check_counted_finite, range_thresholds
 from mcscale.scenario_file import resolve_scenario
 from mcscale.sim.accumulators import CostSpec, ThresholdSpec, threshold_spec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE
-from mcscale.sim.encode import grid_index
+from mcscale.sim.encode import grid_index, year_grid
 from mcscale.sim.engine import materialized_bytes, simulate, simulate_stream
 from mcscale.sim.executors import Progress
 from mcscale.stats import chunk_count_homogeneity
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from mcscale.results.base import Result
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "count_probabilities", "qmc_probabilities", "run"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "count_probabilities", "estimate_probabilities", "qmc_probabilities", "run"]
 
 
 #: Materialized arrays larger than this switch ``mode="auto"`` to streaming [bytes].
@@ -260,6 +260,109 @@ def qmc_probabilities(
                 mcse=None if bound else mcse,
                 bound=bound,
                 details={"sampler": "qmc", "replicates": replicates},
+            )
+        )
+    return answers
+
+
+def estimate_probabilities(
+    scenario: Scenario | str | Path,
+    queries: list[Query],
+    n_draws: int,
+    seed: int = 0,
+    sampler: str = "mc",
+    variance_reduction: str | None = None,
+    replicates: int | None = None,
+    threads: int | None = None,
+) -> list[Answer]:
+    """Answer probability questions by Monte Carlo or QMC, with or without a variance reduction.
+
+    Parameters
+    ----------
+    scenario : Scenario, path-like or str
+    queries : list of Query
+        Probability questions (:func:`mcscale.query.parse_question`).
+    n_draws : int
+        Draws in all (the importance-sampling pilot not counted); with ``"qmc"`` rounded
+        up to ``replicates`` times a power of 2.
+    seed : int, optional
+    sampler : {"mc", "qmc"}
+        Pseudo-random draws (a lean streaming run), or scrambled Sobol points
+        (:mod:`mcscale.sim.qmc`).
+    variance_reduction : {None, "conditional", "importance"}
+        Conditional Monte Carlo or importance sampling (:mod:`mcscale.sim.reduction`).
+    replicates : int, optional
+        Scramblings of a QMC run (default :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`).
+    threads : int, optional
+        Worker threads; the answers do not depend on it.
+
+    Returns
+    -------
+    list of Answer
+        One per query. ``details`` names the sampler and the variance reduction, the
+        integrated factors (conditional) or the weights' effective sample size
+        ``(sum w)^2 / sum w^2`` (``ess``), that of the draws meeting the event
+        (``ess_hits``), the pilot's mean shift ``theta`` and its draws (importance).
+
+    Raises
+    ------
+    QueryError
+        For a question that is not a probability, or a variance reduction that cannot
+        apply (the message says why).
+    ValueError
+        For an unknown sampler or method, or fewer than 2 replicates.
+    """
+    if sampler not in ("mc", "qmc"):
+        raise ValueError(f"sampler must be 'mc' or 'qmc', got {sampler!r}")
+    if replicates is not None and sampler != "qmc":
+        raise ValueError("replicates are scramblings of sampler='qmc'")
+    scenario = resolve_scenario(scenario)
+    if variance_reduction is None and sampler == "qmc":
+        return qmc_probabilities(scenario, queries, n_draws, seed, replicates, threads)
+    method = "none" if variance_reduction is None else variance_reduction
+    for query in queries:
+        if query.kind != "probability":
+            raise QueryError(f"{query.text}: --variance-reduction {method} answers probability questions only")
+    if variance_reduction is None:
+        return count_probabilities(scenario, queries, n_draws, seed, threads=threads)
+    from mcscale.sim.qmc import DEFAULT_REPLICATES  # scipy.stats: only a QMC run waits for it
+    from mcscale.sim.reduction import Target, simulate_reduced
+
+    targets = [
+        Target(
+            threshold_spec(scenario, q.metric, q.threshold, q.op),
+            grid_index(year_grid(scenario), q.year, by=True),
+            q.by,
+        )
+        for q in queries
+    ]
+    replicates = DEFAULT_REPLICATES if replicates is None else replicates
+    reduced = simulate_reduced(scenario, targets, n_draws, seed, variance_reduction, sampler, replicates, threads)
+    values, errors = reduced.estimates()
+    details: dict = {"sampler": sampler, "variance_reduction": variance_reduction, **reduced.details}
+    if sampler == "qmc":
+        details["replicates"] = replicates
+    n = reduced.n_draws
+    answers = []
+    for i, query in enumerate(queries):
+        extra = {}
+        if variance_reduction == "importance":
+            total, squares = reduced.sums[:, i].sum(axis=0)
+            extra = {"ess": reduced.effective_sample_size(), "ess_hits": float(total**2 / squares) if squares else 0.0}
+        value = float(values[i])
+        bound = ("upper", 3.0 / n) if value == 0.0 else None  # no draw met the event: no spread to estimate
+        answers.append(
+            Answer(
+                question=query.text,
+                kind="probability",
+                unit="1",
+                n_draws=n,
+                seed=seed,
+                scenario=scenario.name,
+                value=value,
+                mcse=None if bound else float(errors[i]),
+                bound=bound,
+                details={**details, **extra},
             )
         )
     return answers

@@ -153,7 +153,7 @@ class Answer:
                     f"{self.n_draws} draws, seed {self.seed})"
                 )
             value, mcse = format_probability(self.value, self.mcse)
-            return f"{self.question} = {value} ± {mcse} {tail}"
+            return f"{self.question} = {value} ± {mcse} {self._method_tail()}"
         if self.kind == "interval":
             lo, hi = self.interval  # type: ignore[misc]
             d = self.details
@@ -178,6 +178,17 @@ class Answer:
             )
             body = f"physical FLOP: {body}; effective FLOP: {effective}"
         return f"{self.question}: {body} {tail}"
+
+    def _method_tail(self) -> str:
+        """Return the probability's closing parenthesis: MCSE, and the variance reduction if one was used."""
+        d = self.details
+        method = {"conditional": "conditional MC", "importance": "importance sampling"}.get(d.get("variance_reduction"))
+        if method is None:
+            return f"(MCSE, {self.n_draws} draws, seed {self.seed})"
+        if "ess" in d:
+            method += f", ESS {d['ess']:.3g} (of the draws meeting it {d['ess_hits']:.3g})"
+        sampler = f", QMC x{d['replicates']}" if d.get("sampler") == "qmc" else ""
+        return f"(MCSE, {method}{sampler}, {self.n_draws} draws, seed {self.seed})"
 
     def _few_text(self, few: str) -> str:
         """Return the answer without MCSEs, bounds or intervals, saying why: too few draws for them."""

@@ -31,7 +31,16 @@ from mcscale.sim.executors import in_chunk_order
 from mcscale.sim.kernels.sampling import normals_from_uniforms, parameters_from_normals
 from mcscale.sim.kernels.trajectory import stream_parameters
 
-__all__ = ["DEFAULT_REPLICATES", "MAX_DIMENSION", "MAX_POINTS", "QmcRun", "replicate_points", "simulate_qmc"]
+__all__ = [
+    "DEFAULT_REPLICATES",
+    "MAX_DIMENSION",
+    "MAX_POINTS",
+    "QmcRun",
+    "SobolEngines",
+    "check_replicates",
+    "replicate_points",
+    "simulate_qmc",
+]
 
 #: Independent scramblings of a QMC run: the MCSE is their spread over sqrt(R).
 DEFAULT_REPLICATES = 16
@@ -68,7 +77,7 @@ def replicate_points(n_draws: int, replicates: int) -> int:
     return 1 << max(0, int(np.ceil(np.log2(max(1.0, n_draws / replicates)))))
 
 
-class _Engines(threading.local):
+class SobolEngines(threading.local):
     """Each thread's scrambled Sobol engines, one per replicate: scrambling one costs some 10 ms."""
 
     def __init__(self) -> None:
@@ -86,13 +95,23 @@ class _Engines(threading.local):
         return engine.random(n)
 
 
-def _normals(engines: _Engines, task: StreamTask, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
+def _normals(engines: SobolEngines, task: StreamTask, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
     """Correlated normals of points ``first .. first + n - 1`` of one scrambling, shape (max(d, 1), n)."""
     table = task.chunk.table
     d = max(table.cholesky.shape[0], 1)
     z = np.zeros((d, n))
     normals_from_uniforms(np.ascontiguousarray(engines.points(d, seed, replicate, first, n).T), table, z)
     return z
+
+
+def check_replicates(n_draws: int, replicates: int) -> int:
+    """Return the points per replicate of a QMC run; refuse fewer than 2 replicates, or more than 2**30 points each."""
+    if replicates < 2:
+        raise ValueError(f"a QMC run needs at least 2 replicates for its error, got {replicates}")
+    points = replicate_points(n_draws, replicates)
+    if points > MAX_POINTS:
+        raise ValueError(f"a QMC replicate has at most 2**30 points ({points} asked): use more replicates")
+    return points
 
 
 def simulate_qmc(
@@ -125,11 +144,7 @@ def simulate_qmc(
     -------
     QmcRun
     """
-    if replicates < 2:
-        raise ValueError(f"a QMC run needs at least 2 replicates for its error, got {replicates}")
-    points = replicate_points(n_draws, replicates)
-    if points > MAX_POINTS:
-        raise ValueError(f"a QMC replicate has at most 2**30 points ({points} asked): use more replicates")
+    points = check_replicates(n_draws, replicates)
     chunk_length = min(DEFAULT_CHUNK_SIZE, points)
     setup = setup_stream(scenario, points, seed, chunk_length, thresholds, histograms=False, last_year=last_year)
     task = setup.task
@@ -139,7 +154,7 @@ def simulate_qmc(
     per_replicate = points // chunk_length
     layout = ChunkLayout(replicates * per_replicate, chunk_length)
 
-    engines = _Engines()
+    engines = SobolEngines()
 
     def run_chunk(k: int) -> StreamCounts:
         replicate, chunk = divmod(k, per_replicate)

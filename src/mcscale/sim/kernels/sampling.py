@@ -20,7 +20,14 @@ from mcscale.sim.kernels.codes import (
 )
 from mcscale.sim.kernels.special import inline_jit, jit, ndtr, ndtr_call, ndtri, ndtri_call, vectorizable_exp
 
-__all__ = ["draw_parameters", "normals_from_uniforms", "parameters_from_normals", "sample_normals"]
+__all__ = [
+    "correlate_normals",
+    "draw_parameters",
+    "normals_from_uniforms",
+    "parameters_from_normals",
+    "sample_normals",
+    "standard_normals",
+]
 
 _U_MIN = 1e-300
 _U_MAX = 1.0 - 2.0**-53
@@ -238,13 +245,35 @@ def normals_from_uniforms(u: np.ndarray, prior, z: np.ndarray) -> None:
     z : ndarray, shape (max(n_normals, 1), n_draws)
         Receives the normals, for :func:`parameters_from_normals`.
     """
-    chol = prior.cholesky
-    n_normals, n_draws = chol.shape[0], u.shape[1]
+    n_normals, n_draws = prior.cholesky.shape[0], u.shape[1]
     z_raw = np.empty((n_normals, n_draws))
-    for c in range(n_normals):
-        source, target = u[c], z_raw[c]
-        for j in range(n_draws):
+    standard_normals(u[:n_normals], z_raw)
+    correlate_normals(z_raw, prior, z)
+
+
+@jit
+def standard_normals(u: np.ndarray, z: np.ndarray) -> None:
+    """Fill ``z`` with ``ndtri(u)``, ``u`` clamped into (0, 1): independent normals at uniforms of the same shape."""
+    for c in range(u.shape[0]):
+        source, target = u[c], z[c]
+        for j in range(u.shape[1]):
             target[j] = ndtri(min(max(source[j], _U_MIN), _U_MAX))
+
+
+@jit
+def correlate_normals(z_raw: np.ndarray, prior, z: np.ndarray) -> None:
+    """Fill ``z[:n_normals]`` with independent normals ``z_raw`` correlated through the copula's Cholesky factor.
+
+    Parameters
+    ----------
+    z_raw : ndarray, shape (n_normals, n_draws)
+        Independent standard normals (C-contiguous).
+    prior : PriorTable
+    z : ndarray, shape (max(n_normals, 1), n_draws)
+        Receives the copula's normals, for :func:`parameters_from_normals`.
+    """
+    chol = prior.cholesky
+    n_normals, n_draws = chol.shape[0], z_raw.shape[1]
     if not prior.correlated:
         z[:n_normals] = z_raw
         return

@@ -46,9 +46,9 @@ from mcscale.sim.kernels.codes import (
     VALUE_UTILIZATION,
 )
 from mcscale.sim.kernels.sampling import draw_parameters
-from mcscale.sim.kernels.special import fast_log10, jit, vectorizable_exp
+from mcscale.sim.kernels.special import fast_log10, jit, ndtr, vectorizable_exp
 
-__all__ = ["propagate", "stream_chunk", "stream_parameters"]
+__all__ = ["propagate", "stream_chunk", "stream_parameters", "target_margins", "weighted_sums"]
 
 _LOG10_2 = math.log10(2.0)
 _LN10 = math.log(10.0)
@@ -448,3 +448,109 @@ def _count_threshold(
         hits += 1 if hit else 0
         past += reached[j]
     return hits, past
+
+
+@jit
+def target_margins(
+    params: np.ndarray, plan, stream, target_threshold: np.ndarray, target_step: np.ndarray, target_by: np.ndarray
+) -> np.ndarray:
+    """Each draw's log10 margin past each target threshold: ``sign * value - sign * limit`` [dex].
+
+    A target is (threshold ``t`` of ``stream``, grid year ``k``, "by"): its margin is
+    year ``k``'s, or with "by" the largest of years 0 .. k. A draw meets the
+    target where its margin is >= 0.
+
+    Parameters
+    ----------
+    params : ndarray, shape (n_params, n_draws)
+        Parameter draws [canonical units].
+    plan : ModelPlan
+    stream : StreamPlan
+        Its thresholds (variable, sign, level, drawn row).
+    target_threshold, target_step, target_by : ndarray of int64, shape (n_targets,)
+
+    Returns
+    -------
+    ndarray, shape (n_targets, n_draws)
+        Margins [dex].
+    """
+    n_draws, n_targets = params.shape[1], target_threshold.shape[0]
+    threshold_variable, threshold_sign = stream.threshold_variable, stream.threshold_sign
+    threshold_log10, threshold_row = stream.threshold_log10, stream.threshold_row
+    n_thresholds = threshold_variable.shape[0]
+    margins = np.empty((n_targets, n_draws))
+    block = _new_block(params.shape[0], plan.rate_row.shape[1])
+    log_params = block.log_params
+    modes, interval_regime, (values, increments, ratios, power, elapsed, rows_by_parity) = _year_inputs(plan, block)
+    limits = np.empty((n_thresholds, BLOCK_SIZE))
+    now = np.empty((n_thresholds, BLOCK_SIZE))
+    best = np.empty((n_thresholds, BLOCK_SIZE))
+    n_steps = 1 + (target_step.max() if n_targets else -1)
+    for start in range(0, n_draws, BLOCK_SIZE):
+        n = min(BLOCK_SIZE, n_draws - start)
+        _start_block(params, start, n, plan, block)
+        for t in range(n_thresholds):
+            sign, level, row = threshold_sign[t], threshold_log10[t], threshold_row[t]
+            for j in range(n):
+                limits[t, j] = sign * (level + log_params[row, j] if row >= 0 else level)
+            best[t, :n] = -np.inf
+        for k in range(n_steps):
+            rows = _advance_year(
+                k, n, modes, interval_regime, values, increments, ratios, power, elapsed, rows_by_parity
+            )
+            for t in range(n_thresholds):
+                value, sign, limit = rows[threshold_variable[t]], threshold_sign[t], limits[t]
+                top, margin = best[t], now[t]
+                for j in range(n):
+                    margin[j] = sign * value[j] - limit[j]
+                    top[j] = max(top[j], margin[j])
+            for i in range(n_targets):
+                if target_step[i] == k:
+                    source = best[target_threshold[i]] if target_by[i] else now[target_threshold[i]]
+                    margins[i, start : start + n] = source[:n]
+    return margins
+
+
+@jit
+def weighted_sums(margins: np.ndarray, shift: np.ndarray, scale: float, weights: np.ndarray) -> np.ndarray:
+    """Sum each target's per-draw estimate ``w f`` and its square, in draw order (the same bits on any thread).
+
+    ``f`` is the indicator ``margin >= 0``, or with ``scale > 0`` (conditional Monte
+    Carlo) ``Phi((shift + margin) / scale)``: the probability that a normal log10 factor
+    of mean ``shift`` and standard deviation ``scale`` [dex] makes up the margin.
+
+    Parameters
+    ----------
+    margins : ndarray, shape (n_targets, n_draws)
+        From :func:`target_margins` [dex].
+    shift : ndarray, shape (n_targets,)
+        Mean of the integrated log10 factor, signed as each target's threshold [dex].
+    scale : float
+        Its standard deviation [dex]; 0: no factor integrated out.
+    weights : ndarray, shape (n_draws,)
+        Importance weights (ones for none).
+
+    Returns
+    -------
+    ndarray, shape (n_targets, 2)
+        Sum of ``w f`` and of ``(w f)^2``.
+    """
+    n_targets, n_draws = margins.shape
+    out = np.zeros((n_targets, 2))
+    f = np.empty(n_draws)
+    inverse = 1.0 / scale if scale > 0.0 else 0.0
+    for i in range(n_targets):
+        margin, offset = margins[i], shift[i]
+        if scale > 0.0:
+            for j in range(n_draws):  # a loop of its own: it vectorizes
+                f[j] = ndtr((offset + margin[j]) * inverse) * weights[j]
+        else:
+            for j in range(n_draws):
+                f[j] = weights[j] if margin[j] >= 0.0 else 0.0
+        total = 0.0
+        squares = 0.0
+        for j in range(n_draws):
+            total += f[j]
+            squares += f[j] * f[j]
+        out[i, 0], out[i, 1] = total, squares
+    return out
