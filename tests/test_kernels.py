@@ -18,6 +18,15 @@ def test_ndtri_matches_scipy(p):
     assert fast.ndtri(p) == pytest.approx(special.ndtri(p), rel=1e-13, abs=1e-14)
 
 
+def test_standard_normals_match_scipy_to_a_few_ulp_in_the_centre_and_both_tails():
+    rng = np.random.default_rng(3)
+    u = np.concatenate([rng.random(20_000), 10 ** rng.uniform(-300, -1, 2_000), 1 - 10 ** rng.uniform(-16, -1, 2_000)])
+    z = np.empty((1, u.size))
+    sampling.standard_normals(u[None, :], z)
+    exact = special.ndtri(u)
+    assert np.max(np.abs(z[0] - exact) / np.abs(exact)) < 5e-15
+
+
 def test_ndtri_inverts_ndtr_on_a_grid():
     z = np.linspace(-8, 5, 261)
     back = np.array([fast.ndtri(fast.ndtr(v)) for v in z])

@@ -13,7 +13,7 @@ from mcscale import QueryError
 from mcscale.api import qmc_probabilities
 from mcscale.cli import main
 from mcscale.query import parse_question, scenario_references, stream_request
-from mcscale.sim.qmc import replicate_points, simulate_qmc
+from mcscale.sim.qmc import MAX_POINT_GROWTH, next_size, replicate_points, simulate_qmc
 
 ROOT = Path(__file__).resolve().parents[1]
 # physical FLOP in 2025 = spend x FLOP/USD x 0.4, two lognormals: log10 of it is normal
@@ -70,6 +70,42 @@ def test_qmc_is_bit_identical_for_any_thread_count(scenario):
 def test_draws_round_up_to_replicates_times_a_power_of_two():
     assert replicate_points(100_000, 16) == 8192 and replicate_points(2**20, 16) == 2**16
     assert replicate_points(1, 16) == 1
+
+
+@pytest.mark.parametrize(
+    ("growth", "expected"),
+    [
+        (1.3, (2**14, 21)),  # under 2: only replicates, ceil(16 x 1.3)
+        (2.0, (2**15, 16)),  # one doubling of the points covers it
+        (3.0, (2**15, 24)),  # a doubling, then 1.5x the replicates
+        (MAX_POINT_GROWTH, (2**16, 16)),
+        (50.0, (2**16, 16)),  # far off: at most 4x the points, no replicates, and look again
+    ],
+)
+def test_next_size_grows_points_by_powers_of_two_and_the_rest_by_replicates(growth, expected):
+    points, replicates = next_size(2**14, 16, growth, max_draws=10**9)
+    assert (points, replicates) == expected
+    assert points * replicates >= min(growth, MAX_POINT_GROWTH) * 2**14 * 16
+
+
+def test_next_size_stays_under_the_cap_and_never_shrinks():
+    assert next_size(2**14, 16, 3.0, max_draws=2**19) == (2**15, 16)  # 24 replicates would pass 2^19 draws
+    assert next_size(2**14, 16, 3.0, max_draws=2**18 + 5) == (2**14, 16)  # at the cap: no step left
+    assert next_size(2**14, 16, 1.3, max_draws=2**14 * 18) == (2**14, 18)
+
+
+def test_reused_chunks_give_the_bits_of_a_fresh_run(scenario):
+    queries = _queries(scenario, QUESTIONS)
+    reuse: dict = {}
+    kept = []
+    # grow the points (chunks of 65,536 from 2^16 points on), then the replicates
+    for points, replicates in ((2**16, 16), (2**17, 16), (2**17, 17)):
+        n = points * replicates
+        grown = qmc_probabilities(scenario, queries, n, seed=3, replicates=replicates, reuse=reuse)
+        fresh = qmc_probabilities(scenario, queries, n, seed=3, replicates=replicates)
+        assert [(a.value, a.mcse, a.n_draws) for a in grown] == [(a.value, a.mcse, a.n_draws) for a in fresh]
+        kept.append(len(reuse))
+    assert kept == [16, 32, 34]  # each step computed only the chunks it added
 
 
 def test_qmc_declines_what_it_cannot_answer(scenario, capsys):

@@ -139,6 +139,18 @@ def test_bit_identical_for_any_thread_count(baseline, sampler, method, question)
     assert (runs[0].value, runs[0].mcse, runs[0].details) == (runs[1].value, runs[1].mcse, runs[1].details)
 
 
+@pytest.mark.parametrize(("sampler", "method"), [("qmc", "conditional"), ("mc", "importance")])
+def test_reused_chunks_give_the_bits_of_a_fresh_run(baseline, sampler, method):
+    question = BASELINE_Q if method == "conditional" else BASELINE_Q.replace("1e31", "1e33")
+    queries = _queries(baseline, [question])
+    reuse: dict = {}
+    for n in (2**17, 2**18):
+        grown = estimate_probabilities(baseline, queries, n, 5, sampler, method, reuse=reuse)[0]
+        fresh = estimate_probabilities(baseline, queries, n, 5, sampler, method)[0]
+        assert (grown.value, grown.mcse, grown.n_draws) == (fresh.value, fresh.mcse, fresh.n_draws)
+    assert reuse  # chunks were kept
+
+
 REFUSING = scenario_text(
     spend_extra='cap = 1e10\ncap_kind = "soft"',
     hardware_flop_per_usd='{ dist = "mixture", weights = [0.5, 0.5], components = [1e17, 3e17] }',

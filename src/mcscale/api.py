@@ -212,13 +212,16 @@ def qmc_probabilities(
     seed: int = 0,
     replicates: int | None = None,
     threads: int | None = None,
+    reuse: dict | None = None,
 ) -> list[Answer]:
     """Answer probability questions by randomised quasi-Monte Carlo (:mod:`mcscale.sim.qmc`).
 
     Each answer is the mean of the estimates of ``replicates`` scramblings (default
     :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`; of equal size, so the pooled share),
     its MCSE their standard deviation over sqrt(``replicates``).
-    ``n_draws`` is rounded up to ``replicates`` times a power of 2.
+    ``n_draws`` is rounded up to ``replicates`` times a power of 2. ``reuse`` (a dict
+    shared by calls with the same scenario, questions and seed) keeps each chunk's
+    counts, so a larger run computes only the points it adds.
 
     Raises
     ------
@@ -234,7 +237,14 @@ def qmc_probabilities(
             raise QueryError(f"{query.text}: --sampler qmc answers probability questions only; use --sampler mc")
     request = stream_request(scenario, queries, figures=False)
     run = simulate_qmc(
-        scenario, n_draws, request.thresholds, seed, replicates, threads=threads, last_year=request.last_year
+        scenario,
+        n_draws,
+        request.thresholds,
+        seed,
+        replicates,
+        threads=threads,
+        last_year=request.last_year,
+        reuse=reuse,
     )
     answers = []
     for query in queries:
@@ -274,6 +284,7 @@ def estimate_probabilities(
     variance_reduction: str | None = None,
     replicates: int | None = None,
     threads: int | None = None,
+    reuse: dict | None = None,
 ) -> list[Answer]:
     """Answer probability questions by Monte Carlo or QMC, with or without a variance reduction.
 
@@ -295,6 +306,11 @@ def estimate_probabilities(
         Scramblings of a QMC run (default :data:`~mcscale.sim.qmc.DEFAULT_REPLICATES`).
     threads : int, optional
         Worker threads; the answers do not depend on it.
+    reuse : dict, optional
+        Shared by calls with the same scenario, questions, seed, sampler and variance
+        reduction: each chunk's sums are kept in it and not computed again, so a
+        precision loop that grows a QMC run pays only for the points it adds (the
+        answers are the same bits as without it). Plain Monte Carlo ignores it.
 
     Returns
     -------
@@ -318,7 +334,7 @@ def estimate_probabilities(
         raise ValueError("replicates are scramblings of sampler='qmc'")
     scenario = resolve_scenario(scenario)
     if variance_reduction is None and sampler == "qmc":
-        return qmc_probabilities(scenario, queries, n_draws, seed, replicates, threads)
+        return qmc_probabilities(scenario, queries, n_draws, seed, replicates, threads, reuse)
     method = "none" if variance_reduction is None else variance_reduction
     for query in queries:
         if query.kind != "probability":
@@ -337,7 +353,9 @@ def estimate_probabilities(
         for q in queries
     ]
     replicates = DEFAULT_REPLICATES if replicates is None else replicates
-    reduced = simulate_reduced(scenario, targets, n_draws, seed, variance_reduction, sampler, replicates, threads)
+    reduced = simulate_reduced(
+        scenario, targets, n_draws, seed, variance_reduction, sampler, replicates, threads, reuse
+    )
     values, errors = reduced.estimates()
     details: dict = {"sampler": sampler, "variance_reduction": variance_reduction, **reduced.details}
     if sampler == "qmc":

@@ -128,7 +128,14 @@ def _answer_each(result: Result, queries: list[Query]) -> list[Answer | str]:
     return out
 
 
-def _answer_qmc(scenario: Scenario, queries: list[Query], n_draws: int, args: argparse.Namespace) -> list[Answer | str]:
+def _answer_qmc(
+    scenario: Scenario,
+    queries: list[Query],
+    n_draws: int,
+    args: argparse.Namespace,
+    replicates: int | None,
+    reuse: dict,
+) -> list[Answer | str]:
     """Answer by randomised QMC: probabilities; every other question gets the reason it is not answered."""
     from mcscale.api import qmc_probabilities
 
@@ -136,7 +143,7 @@ def _answer_qmc(scenario: Scenario, queries: list[Query], n_draws: int, args: ar
         raise UsageError("--sampler qmc runs on this machine only, not on a dask cluster: drop --cluster/--scheduler")
     asked = [q for q in queries if q.kind == "probability"]
     answers = iter(
-        qmc_probabilities(scenario, asked, n_draws, args.seed, args.replicates, args.threads) if asked else []
+        qmc_probabilities(scenario, asked, n_draws, args.seed, replicates, args.threads, reuse) if asked else []
     )
     declined = "--sampler qmc answers probability questions only; ask this one with --sampler mc"
     return [next(answers) if q.kind == "probability" else declined for q in queries]
@@ -149,7 +156,12 @@ def _countable(queries: list[Query], args: argparse.Namespace) -> bool:
 
 
 def _answer_reduced(
-    scenario: Scenario, queries: list[Query], n_draws: int, args: argparse.Namespace
+    scenario: Scenario,
+    queries: list[Query],
+    n_draws: int,
+    args: argparse.Namespace,
+    replicates: int | None,
+    reuse: dict,
 ) -> list[Answer | str]:
     """Answer with ``--variance-reduction``: probabilities only; a method that cannot apply is a usage error."""
     from mcscale.api import estimate_probabilities
@@ -159,32 +171,37 @@ def _answer_reduced(
         raise UsageError("--variance-reduction runs on this machine only, not on a dask cluster")
     if any(q.kind != "probability" for q in queries):
         raise UsageError(f"--variance-reduction {args.variance_reduction} answers probability questions only")
-    replicates = args.replicates if args.sampler == "qmc" else None
+    replicates = replicates if args.sampler == "qmc" else None
     try:
         return list(
             estimate_probabilities(
-                scenario, queries, n_draws, args.seed, args.sampler, args.variance_reduction, replicates, args.threads
+                scenario,
+                queries,
+                n_draws,
+                args.seed,
+                args.sampler,
+                args.variance_reduction,
+                replicates,
+                args.threads,
+                reuse,
             )
         )
     except QueryError as exc:
         raise UsageError(str(exc)) from None
 
 
-#: Most a --precision step multiplies the draws by where the error may fall faster than n^-1/2 (QMC).
-MAX_GROWTH = 4.0
-
-
 def _precision_loop(
     scenario: Scenario, queries: list[Query], args: argparse.Namespace
 ) -> tuple[list[Answer | str], str | None]:
     """Run, answer, and draw more until every answer's MCSE is below the target (or the cap)."""
-    n_draws = args.draws
+    n_draws, replicates = args.draws, args.replicates
+    reuse: dict = {}  # chunks of earlier steps: a QMC step computes only the points it adds
     while True:
         if args.variance_reduction != "none":
-            answers = _answer_reduced(scenario, queries, n_draws, args)
+            answers = _answer_reduced(scenario, queries, n_draws, args, replicates, reuse)
             n_done = max(a.n_draws for a in answers if not isinstance(a, str))
         elif args.sampler == "qmc":
-            answers = _answer_qmc(scenario, queries, n_draws, args)
+            answers = _answer_qmc(scenario, queries, n_draws, args, replicates, reuse)
             n_done = max((a.n_draws for a in answers if not isinstance(a, str)), default=n_draws)
         elif _countable(queries, args):
             answers = count_answers(args, scenario, n_draws, queries)
@@ -201,16 +218,22 @@ def _precision_loop(
                 answers,
                 f"precision {args.precision:g} reached with {n_done} draws (largest MCSE {worst:.2g})",
             )
-        if n_done >= args.max_draws:
+        # MCSE falls as 1/sqrt(n): aim 5% past the draws the worst answer needs.
+        growth = (worst / args.precision) ** 2 * 1.05
+        if args.sampler == "qmc":
+            from mcscale.sim.qmc import next_size
+
+            replicates = answered[0].details["replicates"]
+            points, replicates = next_size(n_done // replicates, replicates, growth, args.max_draws)
+            n_next = points * replicates
+        else:
+            n_next = min(args.max_draws, math.ceil(n_done * growth))
+        if n_done >= args.max_draws or n_next <= n_done:
             return answers, (
                 f"precision {args.precision:g} NOT reached: stopped at the cap of {args.max_draws} draws "
                 f"(largest MCSE {worst:.2g}; raise --max-draws)"
             )
-        # MCSE falls as 1/sqrt(n): aim 5% past the draws the worst answer needs. QMC's falls faster (up to 1/n
-        # with a smooth integrand), so that rule overshoots: there a step grows the draws at most MAX_GROWTH-fold.
-        growth = (worst / args.precision) ** 2 * 1.05
-        growth = min(growth, MAX_GROWTH) if args.sampler == "qmc" else growth
-        n_draws = min(args.max_draws, math.ceil(n_done * growth))
+        n_draws = n_next
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
@@ -279,7 +302,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_compile(args: argparse.Namespace) -> int:
     import time
 
-    from mcscale.api import qmc_probabilities, run
+    from mcscale.api import estimate_probabilities, qmc_probabilities, run
     from mcscale.query import parse_question
     from mcscale.scenario_file import bundled_scenarios, load_scenario
     from mcscale.sim.engine import compile_seconds
@@ -290,7 +313,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     scenario = load_scenario(bundled_scenarios()["baseline"])
     for mode in ("materialized", "stream"):
         run(scenario, 1000, mode=mode, threads=1)
-    qmc_probabilities(scenario, [parse_question("P(spend >= 1e10 by 2030)")], 1000, replicates=2, threads=1)
+    question = [parse_question("P(physical_flop >= 1e26 by 2030)")]
+    qmc_probabilities(scenario, question, 1000, replicates=2, threads=1)
+    estimate_probabilities(scenario, question, 1000, sampler="qmc", variance_reduction="conditional", threads=1)
     seconds = time.perf_counter() - started
     done = "compiled" if pending else "were already compiled (numba's on-disk cache): loaded"
     print(f"mcscale: the kernels {done} in {seconds:.1f} s")

@@ -17,6 +17,7 @@ are bit-identical across thread counts. scipy's Sobol has at most
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import NamedTuple
 
@@ -38,6 +39,7 @@ __all__ = [
     "QmcRun",
     "SobolEngines",
     "check_replicates",
+    "next_size",
     "replicate_points",
     "simulate_qmc",
 ]
@@ -48,6 +50,9 @@ DEFAULT_REPLICATES = 16
 MAX_DIMENSION = 21201
 #: Most points of one replicate (scipy's Sobol with its default 30 bits).
 MAX_POINTS = 2**30
+#: Most a precision step multiplies a replicate's points by: QMC's error may fall faster
+#: than n^-1/2, so the square-root rule that plans the step overshoots.
+MAX_POINT_GROWTH = 4
 
 
 class QmcRun(NamedTuple):
@@ -104,6 +109,44 @@ def _normals(engines: SobolEngines, task: StreamTask, seed: int, replicate: int,
     return z
 
 
+def next_size(points: int, replicates: int, growth: float, max_draws: int) -> tuple[int, int]:
+    """Points per replicate and replicates of the next step of a precision loop.
+
+    ``growth`` is the factor by which the square-root rule says the draws must grow.
+    Points double while that leaves a factor of at least 2 (at most
+    :data:`MAX_POINT_GROWTH`-fold: their error may fall faster than the rule assumes);
+    below 2, the rest comes from more replicates, whose error falls exactly as their
+    number's square root. A step that needs more than :data:`MAX_POINT_GROWTH` adds
+    no replicates (the next step sees how much the points did). At most ``max_draws``
+    in all, and never fewer draws than now.
+
+    Parameters
+    ----------
+    points : int
+        Points per replicate now (a power of 2).
+    replicates : int
+        Replicates now.
+    growth : float
+        Factor the draws should grow by (> 1).
+    max_draws : int
+        Cap on points times replicates.
+
+    Returns
+    -------
+    (int, int)
+        The next points per replicate and replicates.
+    """
+    doublings = 0
+    while 2 ** (doublings + 1) <= min(growth, MAX_POINT_GROWTH):
+        doublings += 1
+    new_points = points << doublings
+    new_replicates = replicates if growth > MAX_POINT_GROWTH else math.ceil(replicates * growth / 2**doublings)
+    while new_points > points and new_points * replicates > max_draws:
+        new_points //= 2
+    new_replicates = max(replicates, min(new_replicates, max_draws // new_points))
+    return new_points, new_replicates
+
+
 def check_replicates(n_draws: int, replicates: int) -> int:
     """Return the points per replicate of a QMC run; refuse fewer than 2 replicates, or more than 2**30 points each."""
     if replicates < 2:
@@ -122,6 +165,7 @@ def simulate_qmc(
     replicates: int = DEFAULT_REPLICATES,
     threads: int | None = None,
     last_year: float | None = None,
+    reuse: dict | None = None,
 ) -> QmcRun:
     """Count exceedances of ``thresholds`` over ``replicates`` scramblings of a Sobol sequence.
 
@@ -139,6 +183,11 @@ def simulate_qmc(
         Worker threads; results do not depend on it.
     last_year : float, optional
         Propagate and count only the grid years up to this one [year].
+    reuse : dict, optional
+        Chunk counts of earlier calls with the same scenario, thresholds, seed and
+        last year, read and filled in: the first points of a scrambling do not change
+        when it grows, so a precision loop computes only the points it adds (the same
+        bits as a fresh run).
 
     Returns
     -------
@@ -156,8 +205,16 @@ def simulate_qmc(
 
     engines = SobolEngines()
 
+    cache = {} if reuse is None else reuse
+
     def run_chunk(k: int) -> StreamCounts:
         replicate, chunk = divmod(k, per_replicate)
+        key = (replicate, chunk * chunk_length, chunk_length)
+        if key not in cache:
+            cache[key] = count_chunk(replicate, chunk)
+        return cache[key]
+
+    def count_chunk(replicate: int, chunk: int) -> StreamCounts:
         z = _normals(engines, task, seed, replicate, chunk * chunk_length, chunk_length)
         params = np.empty((task.chunk.table.n_params, chunk_length))
         parameters_from_normals(z, task.chunk.table, params)

