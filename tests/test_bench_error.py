@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mcscale import QueryError
-from mcscale.bench.error import ErrorConfig, error_curves, format_error_table, measure_error, parse_case
+from mcscale.bench.error import ESTIMATORS, ErrorConfig, error_curves, format_error_table, measure_error, parse_case
 from mcscale.bench.record import cpu_label, machine_info
 from mcscale.cli import main
 from mcscale.viz.drawing import error_chart
@@ -103,3 +104,17 @@ def test_the_machine_names_its_vector_extensions():
     assert cpu_label({"processor": "X", "cpu_family": "6", "cpu_model": "1", "vector_extensions": ["avx512f"]}) == (
         "X (family 6 model 1), AVX-512"
     )
+
+
+def test_every_estimator_is_measured_or_declined_with_its_reason(record):
+    rec = record["record"]
+    case = rec["cases"][0]
+    curves = {curve["method"]: curve for curve in case["curves"]}
+    assert list(curves) == list(ESTIMATORS) and case["reference"]["estimator"] == "qmc+conditional"  # no tail
+    for sampler in ("mc", "qmc"):  # P = 0.14 is no tail
+        assert "tail probabilities" in curves[f"{sampler}+importance"]["declined"]
+        assert re.search(rf"^{re.escape(sampler)}\+importance +declined: ", format_error_table(rec), re.MULTILINE)
+    plotted = {curve.method for curve in error_curves(case, rec).curves}
+    assert plotted == {"mc", "qmc", "mc+conditional", "qmc+conditional"}
+    # integrating out hardware's factor and Sobol points: several times less error than plain MC at 2^14 draws
+    assert curves["qmc+conditional"]["points"][-1]["rmse"] < curves["mc"]["points"][-1]["rmse"] / 3

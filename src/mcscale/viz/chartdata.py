@@ -666,6 +666,9 @@ class ErrorCurves:
     machine : str
         The CPU, for the title (timings belong to a machine).
     curves : tuple of ErrorCurve
+    methods : tuple of str
+        Every estimator of the measurement, declined ones included, in order: an
+        estimator's colour is its place here, the same in every case's figure.
     """
 
     scenario: str
@@ -676,6 +679,7 @@ class ErrorCurves:
     seeds: int
     machine: str
     curves: tuple[ErrorCurve, ...]
+    methods: tuple[str, ...] = ()
 
 
 def _range_label(name: str, low: float, high: float, unit: str) -> str:

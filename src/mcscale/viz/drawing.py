@@ -766,8 +766,9 @@ def error_chart(data: ErrorCurves) -> Figure:
     with _style():
         fig = _figure("double")
         by_draws, by_seconds = fig.subplots(1, 2)
-        for i, curve in enumerate(data.curves):
-            colour, style = OKABE_ITO[i % 7], dict(marker="o", markersize=2.5, lw=1.0)
+        order = data.methods or tuple(curve.method for curve in data.curves)
+        for curve in data.curves:
+            colour, style = OKABE_ITO[order.index(curve.method) % 7], dict(marker="o", markersize=2.5, lw=1.0)
             for ax, x in ((by_draws, curve.draws), (by_seconds, curve.seconds)):
                 ax.plot(
                     x, curve.rmse, color=colour, label=f"{curve.method}: error", gid=f"rmse:{curve.method}", **style
