@@ -274,8 +274,8 @@ def ndtri(p: float) -> float:
 
     Wichura's algorithm AS 241 (PPND16; Applied Statistics 37, 477-484, 1988), which R's
     ``qnorm`` uses. All three rational functions are computed and one selected, so loops
-    over it vectorize; no refinement step is needed (an erfc and an exp fewer than
-    Acklam's approximation with a Halley step, 3-4x faster).
+    over it vectorize. It is accurate without a refinement step, so it needs neither
+    ``ndtr`` nor ``exp``.
     """
     q = p - 0.5
     central = q * _rational(0.180625 - q * q, _CENTRAL_NUM, _CENTRAL_DEN)
