@@ -128,7 +128,7 @@ def _answer_each(result: Result, queries: list[Query]) -> list[Answer | str]:
     return out
 
 
-def _answer_qmc(
+def _answer_estimated(
     scenario: Scenario,
     queries: list[Query],
     n_draws: int,
@@ -136,15 +136,33 @@ def _answer_qmc(
     replicates: int | None,
     reuse: dict,
 ) -> list[Answer | str]:
-    """Answer by randomised QMC: probabilities; every other question gets the reason it is not answered."""
-    from mcscale.api import qmc_probabilities
+    """Answer by ``--sampler qmc`` and/or ``--variance-reduction``: probabilities only.
 
+    With QMC alone, every other question gets the reason it is not answered; with a
+    variance reduction, one is a usage error, as is a method that cannot apply.
+    """
+    from mcscale.api import estimate_probabilities
+    from mcscale.model.thresholds import QueryError
+
+    reduced = args.variance_reduction != "none"
+    option = f"--variance-reduction {args.variance_reduction}" if reduced else "--sampler qmc"
     if args.cluster is not None or args.scheduler is not None:
-        raise UsageError("--sampler qmc runs on this machine only, not on a dask cluster: drop --cluster/--scheduler")
+        raise UsageError(f"{option} runs on this machine only, not on a dask cluster: drop --cluster/--scheduler")
+    if reduced and any(q.kind != "probability" for q in queries):
+        raise UsageError(f"{option} answers probability questions only")
     asked = [q for q in queries if q.kind == "probability"]
-    answers = iter(
-        qmc_probabilities(scenario, asked, n_draws, args.seed, replicates, args.threads, reuse) if asked else []
-    )
+    method = args.variance_reduction if reduced else None
+    replicates = replicates if args.sampler == "qmc" else None
+    try:
+        answers = iter(
+            estimate_probabilities(
+                scenario, asked, n_draws, args.seed, args.sampler, method, replicates, args.threads, reuse
+            )
+            if asked
+            else []
+        )
+    except QueryError as exc:
+        raise UsageError(str(exc)) from None
     declined = "--sampler qmc answers probability questions only; ask this one with --sampler mc"
     return [next(answers) if q.kind == "probability" else declined for q in queries]
 
@@ -155,41 +173,6 @@ def _countable(queries: list[Query], args: argparse.Namespace) -> bool:
     return local and all(query.kind == "probability" for query in queries)
 
 
-def _answer_reduced(
-    scenario: Scenario,
-    queries: list[Query],
-    n_draws: int,
-    args: argparse.Namespace,
-    replicates: int | None,
-    reuse: dict,
-) -> list[Answer | str]:
-    """Answer with ``--variance-reduction``: probabilities only; a method that cannot apply is a usage error."""
-    from mcscale.api import estimate_probabilities
-    from mcscale.model.thresholds import QueryError
-
-    if args.cluster is not None or args.scheduler is not None:
-        raise UsageError("--variance-reduction runs on this machine only, not on a dask cluster")
-    if any(q.kind != "probability" for q in queries):
-        raise UsageError(f"--variance-reduction {args.variance_reduction} answers probability questions only")
-    replicates = replicates if args.sampler == "qmc" else None
-    try:
-        return list(
-            estimate_probabilities(
-                scenario,
-                queries,
-                n_draws,
-                args.seed,
-                args.sampler,
-                args.variance_reduction,
-                replicates,
-                args.threads,
-                reuse,
-            )
-        )
-    except QueryError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _precision_loop(
     scenario: Scenario, queries: list[Query], args: argparse.Namespace
 ) -> tuple[list[Answer | str], str | None]:
@@ -197,11 +180,8 @@ def _precision_loop(
     n_draws, replicates = args.draws, args.replicates
     reuse: dict = {}  # chunks of earlier steps: a QMC step computes only the points it adds
     while True:
-        if args.variance_reduction != "none":
-            answers = _answer_reduced(scenario, queries, n_draws, args, replicates, reuse)
-            n_done = max(a.n_draws for a in answers if not isinstance(a, str))
-        elif args.sampler == "qmc":
-            answers = _answer_qmc(scenario, queries, n_draws, args, replicates, reuse)
+        if args.variance_reduction != "none" or args.sampler == "qmc":
+            answers = _answer_estimated(scenario, queries, n_draws, args, replicates, reuse)
             n_done = max((a.n_draws for a in answers if not isinstance(a, str)), default=n_draws)
         elif _countable(queries, args):
             answers = count_answers(args, scenario, n_draws, queries)
