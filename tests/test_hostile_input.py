@@ -284,6 +284,12 @@ BAD_COMMANDS = {
     "seed_2_64": (["run", "small.toml", "--seed", "18446744073709551616", "-o", "x.nc"], "--seed"),
     "seed_negative": (["run", "small.toml", "--seed", "-1"], "--seed"),
     "memory_1e400": (["run", "small.toml", "--memory-budget", "1e400"], "--memory-budget"),
+    "replicates_one": (["query", "small.toml", "--sampler", "qmc", "--replicates", "1"], "--replicates"),
+    "replicates_without_qmc": (["query", "small.toml", "--replicates", "8"], "--sampler qmc"),
+    "qmc_past_2_30_points": (
+        ["query", "small.toml", "--sampler", "qmc", "--replicates", "2", "--draws", "1e10"],
+        "at most 2**30 points",
+    ),
     "threshold_1e400": (["query", "small.toml", "--draws", "100", "P(effective_flop >= 1e400 by 2030)"], "1e400"),
     "multiple_overflow": (["query", "small.toml", "--draws", "100", "year effective_flop >= 1e300 x GPT-4"], "1e300"),
     "cost_overflow": (["query", "small.toml", "--draws", "100", "cost of 1e290 x GPT-4 in 2030"], "1e290"),

@@ -92,6 +92,8 @@ def test_next_size_stays_under_the_cap_and_never_shrinks():
     assert next_size(2**14, 16, 3.0, max_draws=2**19) == (2**15, 16)  # 24 replicates would pass 2^19 draws
     assert next_size(2**14, 16, 3.0, max_draws=2**18 + 5) == (2**14, 16)  # at the cap: no step left
     assert next_size(2**14, 16, 1.3, max_draws=2**14 * 18) == (2**14, 18)
+    assert next_size(2**30, 16, 3.0, max_draws=10**12) == (2**30, 48)  # scipy's most points: replicates do it all
+    assert next_size(2**29, 16, 8.0, max_draws=10**12) == (2**30, 64)
 
 
 def test_reused_chunks_give_the_bits_of_a_fresh_run(scenario):

@@ -102,6 +102,11 @@ def draw_count(text: str) -> int:
     return _argument(parse_count, text, MIN_DRAWS, MAX_COUNT)
 
 
+def replicate_count(text: str) -> int:
+    """Parse ``--replicates``: a whole number in [2, :data:`MAX_COUNT`] (an MCSE needs two scramblings)."""
+    return _argument(parse_count, text, 2, MAX_COUNT)
+
+
 def dpi(text: str) -> int:
     """Parse ``--dpi``: a whole number in [:data:`MIN_DPI`, :data:`MAX_DPI`] (a figure's pixels grow as its square)."""
     return _argument(parse_count, text, MIN_DPI, MAX_DPI)

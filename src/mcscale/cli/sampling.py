@@ -19,6 +19,7 @@ from mcscale.cli.common import (
     count_answers,
     load_checked_scenario,
     positive_int,
+    replicate_count,
     run_scenario,
     say_if_compiling,
     with_cluster,
@@ -161,7 +162,7 @@ def _answer_estimated(
             if asked
             else []
         )
-    except QueryError as exc:
+    except (QueryError, ValueError) as exc:  # a method that cannot apply; past scipy's Sobol dimensions or points
         raise UsageError(str(exc)) from None
     declined = "--sampler qmc answers probability questions only; ask this one with --sampler mc"
     return [next(answers) if q.kind == "probability" else declined for q in queries]
@@ -223,6 +224,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
 
     positional = list(args.args)
+    if args.replicates is not None and args.sampler != "qmc":
+        raise UsageError("--replicates are the scramblings of --sampler qmc: add --sampler qmc, or drop --replicates")
     if args.from_file is not None:
         for flag in ("draws", "seed", "precision"):
             if getattr(args, f"{flag}_given"):
@@ -368,7 +371,10 @@ def add_query_parser(commands: Any) -> None:
         "probability questions only; MCSE from the spread across --replicates scramblings)",
     )
     query.add_argument(
-        "--replicates", type=positive_int, default=None, help="independent scramblings of --sampler qmc (default 16)"
+        "--replicates",
+        type=replicate_count,
+        default=None,
+        help="independent scramblings of --sampler qmc (default 16; a --precision step may add some)",
     )
     query.add_argument(
         "--variance-reduction",

@@ -117,8 +117,9 @@ def next_size(points: int, replicates: int, growth: float, max_draws: int) -> tu
     :data:`MAX_POINT_GROWTH`-fold: their error may fall faster than the rule assumes);
     below 2, the rest comes from more replicates, whose error falls exactly as their
     number's square root. A step that needs more than :data:`MAX_POINT_GROWTH` adds
-    no replicates (the next step sees how much the points did). At most ``max_draws``
-    in all, and never fewer draws than now.
+    no replicates (the next step sees how much the points did). Replicates also cover
+    what :data:`MAX_POINTS` leaves. At most ``max_draws`` in all, and never fewer draws
+    than now.
 
     Parameters
     ----------
@@ -137,10 +138,13 @@ def next_size(points: int, replicates: int, growth: float, max_draws: int) -> tu
         The next points per replicate and replicates.
     """
     doublings = 0
-    while 2 ** (doublings + 1) <= min(growth, MAX_POINT_GROWTH):
+    while 2 ** (doublings + 1) <= min(growth, MAX_POINT_GROWTH) and points << (doublings + 1) <= MAX_POINTS:
         doublings += 1
     new_points = points << doublings
-    new_replicates = replicates if growth > MAX_POINT_GROWTH else math.ceil(replicates * growth / 2**doublings)
+    if 2**doublings == MAX_POINT_GROWTH and growth > MAX_POINT_GROWTH:
+        new_replicates = replicates  # the next step sees how much the points did
+    else:
+        new_replicates = math.ceil(replicates * growth / 2**doublings)
     while new_points > points and new_points * replicates > max_draws:
         new_points //= 2
     new_replicates = max(replicates, min(new_replicates, max_draws // new_points))
