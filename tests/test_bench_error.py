@@ -49,18 +49,29 @@ def test_plain_mc_reports_the_binomial_mcse_and_its_error_matches_it(record):
     assert 0.25 < squares / 2 < 4
 
 
-def test_the_reference_is_computed_once(record):
+def test_the_reference_is_computed_once_and_declines_are_remembered(record):
     config = record["config"]
     cached = json.loads(config.cache.read_text())
-    assert len(cached) == 1
-    (entry,) = cached.values()
+    declined = [key for key, entry in cached.items() if "declined" in entry]
+    answered = [key for key, entry in cached.items() if "declined" not in entry]
+    assert len(declined) == 1 and "|qmc+importance|" in declined[0]  # p = 0.14 is no tail
+    assert len(answered) == 1 and "|qmc+conditional|" in answered[0]
+    entry = cached[answered[0]]
     assert entry["value"] == record["record"]["cases"][0]["reference"]["value"] and entry["n_draws"] == 2**20
-    entry["value"] = 0.5  # a changed cache is what a second measurement reads
-    config.cache.write_text(json.dumps({key: entry for key in cached}))
+    cached[answered[0]] = {**entry, "value": 0.5}  # a changed cache is what a second measurement reads
+    config.cache.write_text(json.dumps(cached))
     again = measure_error(
         ErrorConfig(cases=[CASE], estimators=["mc"], sizes=[2**12], seeds=2, cache=config.cache, reference_draws=2**20)
     )
     assert again["cases"][0]["reference"]["value"] == 0.5
+
+
+def test_an_estimator_declined_at_some_seed_is_recorded_as_declined(tmp_path):
+    # near importance sampling's limit of 0.1, the pilots of some seeds decline and others do not
+    case = ("baseline", "P(effective_flop >= 1.47e31 by 2030)")
+    config = ErrorConfig(cases=[case], estimators=["mc", "mc+importance"], sizes=[4096], seeds=9, reference_draws=2**14)
+    curves = {c["method"]: c for c in measure_error(config)["cases"][0]["curves"]}
+    assert curves["mc"]["points"] and "tail probabilities" in curves["mc+importance"]["declined"]
 
 
 def test_the_table_and_figure_show_every_estimator(record):

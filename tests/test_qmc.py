@@ -50,7 +50,7 @@ def test_qmc_agrees_with_the_closed_form_within_its_mcse_and_beats_plain_monte_c
 def test_mcse_from_the_replicates_is_their_spread(scenario):
     request = stream_request(scenario, _queries(scenario, QUESTIONS[:1]), figures=False)
     run = simulate_qmc(scenario, 2**15, request.thresholds, seed=2, replicates=8, last_year=request.last_year)
-    shares = np.array([c.exceed_in[0, 0] for c in run.replicates]) / run.points
+    shares = run.exceed_in[:, 0, 0] / run.points
     (answer,) = qmc_probabilities(scenario, _queries(scenario, QUESTIONS[:1]), 2**15, seed=2, replicates=8)
     assert answer.value == pytest.approx(shares.mean(), rel=1e-15)
     assert answer.mcse == pytest.approx(shares.std(ddof=1) / math.sqrt(8), rel=1e-12)
@@ -63,8 +63,7 @@ def test_qmc_is_bit_identical_for_any_thread_count(scenario):
     runs = [simulate_qmc(base, 2**18, request.thresholds, seed=4, threads=t, last_year=2030) for t in (1, 2, 3)]
     assert runs[0].points == 2**14 and runs[0].stream.n_steps == 6
     for other in runs[1:]:
-        for a, b in zip(runs[0].replicates, other.replicates, strict=True):
-            assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+        assert np.array_equal(runs[0].exceed_in, other.exceed_in) and np.array_equal(runs[0].exceed_by, other.exceed_by)
 
 
 def test_draws_round_up_to_replicates_times_a_power_of_two():
@@ -88,10 +87,22 @@ def test_next_size_grows_points_by_powers_of_two_and_the_rest_by_replicates(grow
     assert points * replicates >= min(growth, MAX_POINT_GROWTH) * 2**14 * 16
 
 
+def test_next_size_always_grows_while_a_replicate_fits_under_the_cap():
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        points, replicates = 2 ** int(rng.integers(0, 31)), int(rng.integers(2, 40))
+        growth, cap = float(np.exp(rng.uniform(0.01, 5))), int(points * replicates * rng.uniform(1, 20))
+        new_points, new_replicates = next_size(points, replicates, growth, cap)
+        assert new_points >= points and new_replicates >= replicates and new_points * new_replicates <= cap
+        if (points * (replicates + 1) <= cap) and growth * replicates > replicates + 1e-9:
+            assert new_points * new_replicates > points * replicates
+
+
 def test_next_size_stays_under_the_cap_and_never_shrinks():
     assert next_size(2**14, 16, 3.0, max_draws=2**19) == (2**15, 16)  # 24 replicates would pass 2^19 draws
     assert next_size(2**14, 16, 3.0, max_draws=2**18 + 5) == (2**14, 16)  # at the cap: no step left
     assert next_size(2**14, 16, 1.3, max_draws=2**14 * 18) == (2**14, 18)
+    assert next_size(2**14, 16, 50.0, max_draws=30 * 2**14) == (2**14, 30)  # doubling would pass the cap
     assert next_size(2**30, 16, 3.0, max_draws=10**12) == (2**30, 48)  # scipy's most points: replicates do it all
     assert next_size(2**29, 16, 8.0, max_draws=10**12) == (2**30, 64)
 
@@ -108,6 +119,15 @@ def test_reused_chunks_give_the_bits_of_a_fresh_run(scenario):
         assert [(a.value, a.mcse, a.n_draws) for a in grown] == [(a.value, a.mcse, a.n_draws) for a in fresh]
         kept.append(len(reuse))
     assert kept == [16, 32, 34]  # each step computed only the chunks it added
+
+
+def test_one_reuse_dict_shared_by_other_questions_and_seeds_changes_no_answer(scenario):
+    reuse: dict = {}
+    for seed, question in ((3, QUESTIONS[0]), (4, QUESTIONS[0]), (3, QUESTIONS[1])):
+        queries = _queries(scenario, [question])
+        shared = qmc_probabilities(scenario, queries, 2**20, seed=seed, reuse=reuse)[0]
+        assert shared.value == qmc_probabilities(scenario, queries, 2**20, seed=seed)[0].value
+    assert len(reuse) == 3 * 16
 
 
 def test_qmc_declines_what_it_cannot_answer(scenario, capsys):

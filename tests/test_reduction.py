@@ -149,6 +149,10 @@ def test_reused_chunks_give_the_bits_of_a_fresh_run(baseline, sampler, method):
         fresh = estimate_probabilities(baseline, queries, n, 5, sampler, method)[0]
         assert (grown.value, grown.mcse, grown.n_draws) == (fresh.value, fresh.mcse, fresh.n_draws)
     assert reuse  # chunks were kept
+    for seed, other in ((6, question), (5, question.replace("by 2030", "by 2029"))):  # the same dict, other runs
+        queries = _queries(baseline, [other])
+        shared = estimate_probabilities(baseline, queries, 2**17, seed, sampler, method, reuse=reuse)[0]
+        assert shared.value == estimate_probabilities(baseline, queries, 2**17, seed, sampler, method)[0].value
 
 
 REFUSING = scenario_text(

@@ -250,7 +250,7 @@ def qmc_probabilities(
     for query in queries:
         t = request.thresholds.index(threshold_spec(scenario, query.metric, query.threshold, query.op))
         k = grid_index(run.years, query.year, query.by)
-        counts = np.array([(c.exceed_by if query.by else c.exceed_in)[t, k] for c in run.replicates])
+        counts = (run.exceed_by if query.by else run.exceed_in)[:, t, k]
         shares = counts / run.points
         value = float(shares.mean())
         mcse = float(shares.std(ddof=1) / math.sqrt(replicates))

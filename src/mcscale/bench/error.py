@@ -158,36 +158,38 @@ def _timed(estimator: Estimator, scenario: Scenario, query: Query, n: int, seed:
 
 
 def _reference(config: ErrorConfig, scenario: Scenario, query: Query, say: Callable[[str], None]) -> dict[str, Any]:
-    """Return the reference answer of a case, from the cache or computed now (by the first estimator that applies)."""
+    """Return the reference answer of a case, by the first estimator that applies: from the cache or computed now.
+
+    The cache also remembers which estimators declined the case, so a cached answer of a
+    later estimator is used only where the earlier ones decline.
+    """
     text = Path(scenario.source).read_text(encoding="utf-8") if Path(scenario.source).is_file() else scenario.name
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     cache = json.loads(config.cache.read_text()) if config.cache is not None and config.cache.exists() else {}
     for name in REFERENCE_ESTIMATORS:
         key = "|".join([digest, query.text, name, str(config.reference_draws), __version__])
-        if key in cache:
+        if key not in cache:
+            say(f"  reference: {name} at {config.reference_draws:.3g} draws (once; cached) ...")
+            try:
+                answer, seconds = _timed(
+                    ESTIMATORS[name], scenario, query, config.reference_draws, _REFERENCE_SEED, config.threads
+                )
+                cache[key] = {
+                    "value": answer.value,
+                    "mcse": answer.mcse if answer.mcse is not None else 3.0 / answer.n_draws,
+                    "estimator": name,
+                    "n_draws": answer.n_draws,
+                    "seconds": seconds,
+                }
+            except QueryError as exc:
+                say(f"  {name} declined: {exc}")
+                cache[key] = {"declined": str(exc)}
+            if config.cache is not None:
+                config.cache.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(config.cache, (json.dumps(cache, indent=1) + "\n").encode())
+        if "declined" not in cache[key]:
             return cache[key]
-    for name in REFERENCE_ESTIMATORS:
-        say(f"  reference: {name} at {config.reference_draws:.3g} draws (once; cached) ...")
-        try:
-            answer, seconds = _timed(
-                ESTIMATORS[name], scenario, query, config.reference_draws, _REFERENCE_SEED, config.threads
-            )
-        except QueryError as exc:
-            say(f"  {name} declined: {exc}")
-            continue
-        break
-    reference = {
-        "value": answer.value,
-        "mcse": answer.mcse if answer.mcse is not None else 3.0 / answer.n_draws,
-        "estimator": name,
-        "n_draws": answer.n_draws,
-        "seconds": seconds,
-    }
-    if config.cache is not None:
-        cache["|".join([digest, query.text, name, str(config.reference_draws), __version__])] = reference
-        config.cache.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(config.cache, (json.dumps(cache, indent=1) + "\n").encode())
-    return reference
+    raise QueryError(f"{query.text}: no estimator of {', '.join(REFERENCE_ESTIMATORS)} answers it")
 
 
 def _point(estimator: Estimator, scenario: Scenario, query: Query, n: int, config: ErrorConfig, reference: float):
@@ -233,12 +235,12 @@ def measure_error(config: ErrorConfig, progress: Callable[[str], None] | None = 
             estimator = ESTIMATORS[method]
             try:
                 _timed(estimator, scenario, query, config.sizes[0], 0, config.threads)  # load the kernels untimed
-            except QueryError as exc:
+                say(f"  {method}: {len(config.sizes)} sizes x {config.seeds} seeds ...")
+                points = [_point(estimator, scenario, query, n, config, reference["value"]) for n in config.sizes]
+            except QueryError as exc:  # a variance reduction that does not apply (importance: at some seed's pilot)
                 say(f"  {method}: declined ({exc})")
                 curves.append({"method": method, "declined": str(exc), "points": []})
                 continue
-            say(f"  {method}: {len(config.sizes)} sizes x {config.seeds} seeds ...")
-            points = [_point(estimator, scenario, query, n, config, reference["value"]) for n in config.sizes]
             curves.append({"method": method, "points": points})
         record["cases"].append(
             {"scenario": scenario.name, "question": query.text, "reference": reference, "curves": curves}

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from mcscale.model.scenario import Scenario
-from mcscale.sim.accumulators import StreamCounts, StreamPlan, ThresholdSpec
+from mcscale.sim.accumulators import StreamPlan, ThresholdSpec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE, ChunkLayout
 from mcscale.sim.engine import StreamTask, setup_stream
 from mcscale.sim.executors import in_chunk_order
@@ -56,12 +56,13 @@ MAX_POINT_GROWTH = 4
 
 
 class QmcRun(NamedTuple):
-    """Counts of each scrambling of a QMC run.
+    """Exceedance counts of each scrambling of a QMC run.
 
     Attributes
     ----------
-    replicates : list of StreamCounts
-        One set of integer counts per scrambling, ``points`` draws each.
+    exceed_in, exceed_by : ndarray of int64, shape (n_replicates, n_thresholds, n_years)
+        Per scrambling (``points`` draws each), draws past each threshold in each year,
+        and at some year up to it.
     points : int
         Draws per replicate (a power of 2).
     stream : StreamPlan
@@ -70,7 +71,8 @@ class QmcRun(NamedTuple):
         The grid [year].
     """
 
-    replicates: list[StreamCounts]
+    exceed_in: np.ndarray
+    exceed_by: np.ndarray
     points: int
     stream: StreamPlan
     thresholds: list[ThresholdSpec]
@@ -137,16 +139,19 @@ def next_size(points: int, replicates: int, growth: float, max_draws: int) -> tu
     (int, int)
         The next points per replicate and replicates.
     """
+
+    def fits(k: int) -> bool:
+        grown = points << k
+        return 2**k <= min(growth, MAX_POINT_GROWTH) and grown <= MAX_POINTS and grown * replicates <= max_draws
+
     doublings = 0
-    while 2 ** (doublings + 1) <= min(growth, MAX_POINT_GROWTH) and points << (doublings + 1) <= MAX_POINTS:
+    while fits(doublings + 1):
         doublings += 1
     new_points = points << doublings
     if 2**doublings == MAX_POINT_GROWTH and growth > MAX_POINT_GROWTH:
         new_replicates = replicates  # the next step sees how much the points did
     else:
         new_replicates = math.ceil(replicates * growth / 2**doublings)
-    while new_points > points and new_points * replicates > max_draws:
-        new_points //= 2
     new_replicates = max(replicates, min(new_replicates, max_draws // new_points))
     return new_points, new_replicates
 
@@ -188,10 +193,12 @@ def simulate_qmc(
     last_year : float, optional
         Propagate and count only the grid years up to this one [year].
     reuse : dict, optional
-        Chunk counts of earlier calls with the same scenario, thresholds, seed and
-        last year, read and filled in: the first points of a scrambling do not change
-        when it grows, so a precision loop computes only the points it adds (the same
-        bits as a fresh run).
+        Chunk counts of earlier calls on the same scenario, read and filled in (keyed
+        by seed, thresholds, years, dimension and the chunk's place): the first points
+        of a scrambling do not change when it grows, so a precision loop computes only
+        the points it adds, with the same bits as a fresh run. Chunks have 65,536
+        points from 2^16 points per replicate on, fewer (and so not shared between
+        sizes) below.
 
     Returns
     -------
@@ -209,24 +216,30 @@ def simulate_qmc(
 
     engines = SobolEngines()
 
-    cache = {} if reuse is None else reuse
+    # What fixes a chunk's counts besides its position; the scenario is the caller's to keep the same.
+    fingerprint = ("qmc", seed, tuple(setup.thresholds), task.stream.n_steps, d)
 
-    def run_chunk(k: int) -> StreamCounts:
+    def run_chunk(k: int) -> tuple[np.ndarray, np.ndarray]:
         replicate, chunk = divmod(k, per_replicate)
-        key = (replicate, chunk * chunk_length, chunk_length)
-        if key not in cache:
-            cache[key] = count_chunk(replicate, chunk)
-        return cache[key]
+        if reuse is None:
+            return count_chunk(replicate, chunk)
+        key = (*fingerprint, replicate, chunk * chunk_length, chunk_length)
+        if key not in reuse:
+            reuse[key] = count_chunk(replicate, chunk)
+        return reuse[key]
 
-    def count_chunk(replicate: int, chunk: int) -> StreamCounts:
+    def count_chunk(replicate: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
         z = _normals(engines, task, seed, replicate, chunk * chunk_length, chunk_length)
         params = np.empty((task.chunk.table.n_params, chunk_length))
         parameters_from_normals(z, task.chunk.table, params)
         counts = task.new_counts()
         stream_parameters(task.chunk.plan, task.stream, counts, np.zeros(task.moments_shape()), params)
-        return counts
+        return counts.exceed_in, counts.exceed_by  # all a QMC answer reads: a kept chunk stays small
 
-    totals = [task.new_counts() for _ in range(replicates)]
-    for k, counts in enumerate(in_chunk_order(run_chunk, layout, threads, None)):
-        totals[k // per_replicate].add(counts)
-    return QmcRun(totals, points, task.stream, setup.thresholds, setup.run.years)
+    first = task.new_counts()
+    exceed_in = np.zeros((replicates, *first.exceed_in.shape), dtype=np.int64)
+    exceed_by = np.zeros_like(exceed_in)
+    for k, (chunk_in, chunk_by) in enumerate(in_chunk_order(run_chunk, layout, threads, None)):
+        exceed_in[k // per_replicate] += chunk_in
+        exceed_by[k // per_replicate] += chunk_by
+    return QmcRun(exceed_in, exceed_by, points, task.stream, setup.thresholds, setup.run.years)

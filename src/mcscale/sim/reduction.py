@@ -310,8 +310,9 @@ def simulate_reduced(
     threads : int, optional
         Worker threads; results do not depend on it.
     reuse : dict, optional
-        Chunk sums of earlier calls with the same scenario, targets, seed and method,
-        read and filled in: a chunk is a pure function of them and of its position, so
+        Chunk sums of earlier calls on the same scenario, read and filled in (keyed by
+        method, seed, targets, dimension, shift and the chunk's place, sampler
+        included): a chunk is a pure function of them, so
         a precision loop that grows a QMC run computes only the points it adds, with
         the same bits as a fresh run.
 
@@ -366,14 +367,16 @@ def simulate_reduced(
             replicate, chunk = divmod(k, per_group)
             return ("qmc", replicate, chunk * chunk_length, chunk_length)
 
-    shift = () if theta is None else tuple(theta.tolist())
-    cache = {} if reuse is None else reuse
+    # What fixes a chunk's sums besides its position; the scenario is the caller's to keep the same.
+    fingerprint = (method, seed, tuple(targets), d, () if theta is None else tuple(theta.tolist()))
 
     def run_chunk(k: int) -> tuple[np.ndarray, np.ndarray]:
-        key = (method, shift, *position(k))
-        if key not in cache:
-            cache[key] = model.sums(normals(k), theta)
-        return cache[key]
+        if reuse is None:
+            return model.sums(normals(k), theta)
+        key = (*fingerprint, *position(k))
+        if key not in reuse:
+            reuse[key] = model.sums(normals(k), theta)
+        return reuse[key]
 
     n_groups = layout.n_chunks // per_group
     sums = np.zeros((n_groups, len(targets), 2))
