@@ -45,6 +45,7 @@ def test_qmc_agrees_with_the_closed_form_within_its_mcse_and_beats_plain_monte_c
         # an indicator is not smooth, but Sobol points still cut the error several-fold
         assert answer.mcse < math.sqrt(p * (1 - p) / answer.n_draws) / 3
         assert answer.probability_mcse() == answer.mcse
+        assert "(MCSE, QMC, 16 scramblings, 262144 draws, seed 1)" in str(answer)
 
 
 def test_mcse_from_the_replicates_is_their_spread(scenario):
@@ -142,6 +143,9 @@ def test_qmc_declines_what_it_cannot_answer(scenario, capsys):
     assert '"replicates": 16' in lines[0] and "probability questions only" in lines[1]
     assert main(["query", "baseline", question, "--sampler", "qmc", "--cluster", "local:1"]) == 2
     assert "not on a dask cluster" in capsys.readouterr().err
+    for flags in (["--sampler", "qmc"], ["--variance-reduction", "conditional"]):
+        assert main(["query", "--from", "missing.nc", question, *flags]) == 2
+        assert "--from answers a saved run" in capsys.readouterr().err
 
 
 def test_cli_precision_with_qmc_uses_the_replicates_mcse(capsys):

@@ -102,9 +102,13 @@ def draw_count(text: str) -> int:
     return _argument(parse_count, text, MIN_DRAWS, MAX_COUNT)
 
 
+#: Most scramblings of a QMC run: each has at least one chunk, so beyond this the chunks, not the points, cost.
+MAX_REPLICATES = 1024
+
+
 def replicate_count(text: str) -> int:
-    """Parse ``--replicates``: a whole number in [2, :data:`MAX_COUNT`] (an MCSE needs two scramblings)."""
-    return _argument(parse_count, text, 2, MAX_COUNT)
+    """Parse ``--replicates``: a whole number in [2, :data:`MAX_REPLICATES`] (an MCSE needs two scramblings)."""
+    return _argument(parse_count, text, 2, MAX_REPLICATES)
 
 
 def dpi(text: str) -> int:

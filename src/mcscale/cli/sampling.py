@@ -21,7 +21,6 @@ from mcscale.cli.common import (
     positive_int,
     replicate_count,
     run_scenario,
-    say_if_compiling,
     with_cluster,
 )
 from mcscale.units import BUILTIN_REFERENCES, METRICS
@@ -227,6 +226,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
     if args.replicates is not None and args.sampler != "qmc":
         raise UsageError("--replicates are the scramblings of --sampler qmc: add --sampler qmc, or drop --replicates")
     if args.from_file is not None:
+        if args.sampler != "mc" or args.variance_reduction != "none":
+            raise UsageError("--sampler and --variance-reduction choose how to sample: --from answers a saved run")
         for flag in ("draws", "seed", "precision"):
             if getattr(args, f"{flag}_given"):
                 raise UsageError(f"--{flag} cannot be used with --from: the saved run is answered as it is")
@@ -290,8 +291,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from mcscale.scenario_file import bundled_scenarios, load_scenario
     from mcscale.sim.engine import compile_seconds
 
-    pending = compile_seconds("stream")  # every kernel of both modes
-    say_if_compiling("stream")
+    pending = compile_seconds("stream")  # the kernels of both modes (and QMC's and the reductions' with them)
+    if pending:
+        print("mcscale: compiling every kernel once for this install (about a minute on 2 cores)", file=sys.stderr)
     started = time.perf_counter()
     scenario = load_scenario(bundled_scenarios()["baseline"])
     for mode in ("materialized", "stream"):
@@ -374,7 +376,7 @@ def add_query_parser(commands: Any) -> None:
         "--replicates",
         type=replicate_count,
         default=None,
-        help="independent scramblings of --sampler qmc (default 16; a --precision step may add some)",
+        help="independent scramblings of --sampler qmc, 2 to 1024 (default 16; a --precision step may add some)",
     )
     query.add_argument(
         "--variance-reduction",

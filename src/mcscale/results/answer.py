@@ -180,15 +180,17 @@ class Answer:
         return f"{self.question}: {body} {tail}"
 
     def _method_tail(self) -> str:
-        """Return the probability's closing parenthesis: MCSE, and the variance reduction if one was used."""
+        """Return the probability's closing parenthesis: MCSE, and the sampler and reduction if not plain MC."""
         d = self.details
+        parts = ["MCSE"]
         method = {"conditional": "conditional MC", "importance": "importance sampling"}.get(d.get("variance_reduction"))
-        if method is None:
-            return f"(MCSE, {self.n_draws} draws, seed {self.seed})"
+        if method is not None:
+            parts.append(method)
         if "ess" in d:
-            method += f", ESS {d['ess']:.3g} (of the draws meeting it {d['ess_hits']:.3g})"
-        sampler = f", QMC x{d['replicates']}" if d.get("sampler") == "qmc" else ""
-        return f"(MCSE, {method}{sampler}, {self.n_draws} draws, seed {self.seed})"
+            parts.append(f"weights' ESS {d['ess']:.3g} in all, {d['ess_hits']:.3g} among the draws meeting it")
+        if d.get("sampler") == "qmc":
+            parts.append(f"QMC, {d['replicates']} scramblings")
+        return f"({', '.join(parts)}, {self.n_draws} draws, seed {self.seed})"
 
     def _few_text(self, few: str) -> str:
         """Return the answer without MCSEs, bounds or intervals, saying why: too few draws for them."""

@@ -754,7 +754,8 @@ def error_chart(data: ErrorCurves) -> Figure:
 
     Solid lines with markers are the root-mean-square error against the reference over
     the seeds; dashed lines of the same colour the mean MCSE each estimator reported (an
-    honest MCSE lies on its error line). The dotted grey line falls as ``n^-1/2`` from
+    honest MCSE lies on its error line). Each estimator has its own colour and marker,
+    kept across the cases of one measurement. The dotted grey line falls as ``n^-1/2`` from
     the first estimator's first point; the grey band is the reference's own ±MCSE,
     below which an error cannot be measured. Always page width.
 
@@ -768,23 +769,15 @@ def error_chart(data: ErrorCurves) -> Figure:
         by_draws, by_seconds = fig.subplots(1, 2)
         order = data.methods or tuple(curve.method for curve in data.curves)
         for curve in data.curves:
-            colour, style = OKABE_ITO[order.index(curve.method) % 7], dict(marker="o", markersize=2.5, lw=1.0)
+            # colour and marker both tell estimators apart (in greyscale too), the same in every case
+            place = order.index(curve.method)
+            colour, marker = OKABE_ITO[place % 7], _ERROR_MARKERS[place % len(_ERROR_MARKERS)]
             for ax, x in ((by_draws, curve.draws), (by_seconds, curve.seconds)):
-                ax.plot(
-                    x, curve.rmse, color=colour, label=f"{curve.method}: error", gid=f"rmse:{curve.method}", **style
-                )
-                ax.plot(
-                    x,
-                    curve.mcse,
-                    color=colour,
-                    lw=0.8,
-                    ls="--",
-                    label=f"{curve.method}: reported MCSE",
-                    gid=f"mcse:{curve.method}",
-                )
+                ax.plot(x, curve.rmse, color=colour, marker=marker, markersize=3, lw=1.0, gid=f"rmse:{curve.method}")
+                ax.plot(x, curve.mcse, color=colour, lw=0.8, ls="--", gid=f"mcse:{curve.method}")
         first = data.curves[0]
         guide = first.rmse[0] * np.sqrt(first.draws[0] / first.draws)
-        by_draws.plot(first.draws, guide, color=_GREY, lw=0.6, ls=":", label=r"$\propto n^{-1/2}$")
+        by_draws.plot(first.draws, guide, color=_GREY, lw=0.6, ls=":")
         values = np.concatenate([np.concatenate([c.rmse, c.mcse]) for c in data.curves])
         values = values[values > 0]
         low, high = min(float(values.min()), data.reference_mcse) / 2, float(values.max()) * 2
@@ -793,12 +786,12 @@ def error_chart(data: ErrorCurves) -> Figure:
             ax.axhspan(low, data.reference_mcse, color="#eeeeee", lw=0, zorder=0)
             ax.set_ylim(low, high)
             ax.set_xlabel(what)
-            ax.set_ylabel("error (RMSE over seeds)")
+            ax.set_ylabel("error of an estimate")
             _finish(ax)
         fig.legend(
-            *by_draws.get_legend_handles_labels(),
+            *_error_legend(data.curves, order),
             loc="outside lower center",
-            ncol=min(4, 2 * len(data.curves) + 1),
+            ncol=min(5, len(data.curves) + 3),
             fontsize=_FONT - 1,
             frameon=False,
         )
@@ -808,6 +801,25 @@ def error_chart(data: ErrorCurves) -> Figure:
         )
         by_draws.set_title(title, loc="left", pad=4, fontsize=_FONT, linespacing=1.3)
     return fig
+
+
+_ERROR_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _error_legend(curves: tuple, order: tuple[str, ...]) -> tuple[list, list[str]]:
+    """Legend of an error chart: one entry per estimator (colour and marker), then what each line style is."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = [], []
+    for curve in curves:
+        place = order.index(curve.method)
+        marker = _ERROR_MARKERS[place % len(_ERROR_MARKERS)]
+        handles.append(Line2D([], [], color=OKABE_ITO[place % 7], marker=marker, markersize=3, lw=1.0))
+        labels.append(curve.method)
+    for style, label in (("-", "RMSE over seeds"), ("--", "reported MCSE"), (":", r"$\propto n^{-1/2}$")):
+        handles.append(Line2D([], [], color=_GREY if style == ":" else "black", lw=0.8, ls=style))
+        labels.append(label)
+    return handles, labels
 
 
 def _log_log_axes(ax: Axes) -> None:
