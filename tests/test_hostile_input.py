@@ -286,6 +286,7 @@ BAD_COMMANDS = {
     "memory_1e400": (["run", "small.toml", "--memory-budget", "1e400"], "--memory-budget"),
     "replicates_one": (["query", "small.toml", "--sampler", "qmc", "--replicates", "1"], "--replicates"),
     "replicates_without_qmc": (["query", "small.toml", "--replicates", "8"], "--sampler qmc"),
+    "max_draws_without_precision": (["query", "small.toml", "--max-draws", "1e6"], "add --precision"),
     "qmc_past_2_30_points": (
         ["query", "small.toml", "--sampler", "qmc", "--replicates", "2", "--draws", "1e10"],
         "at most 2**30 points",

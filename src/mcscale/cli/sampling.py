@@ -173,6 +173,10 @@ def _countable(queries: list[Query], args: argparse.Namespace) -> bool:
     return local and all(query.kind == "probability" for query in queries)
 
 
+#: Draws --precision stops at unless --max-draws says otherwise.
+DEFAULT_MAX_DRAWS = 2_000_000
+
+
 def _precision_loop(
     scenario: Scenario, queries: list[Query], args: argparse.Namespace
 ) -> tuple[list[Answer | str], str | None]:
@@ -223,6 +227,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
 
     positional = list(args.args)
+    if args.max_draws is not None and args.precision is None:
+        raise UsageError("--max-draws caps the draws of --precision: add --precision, or drop --max-draws")
+    args.max_draws = DEFAULT_MAX_DRAWS if args.max_draws is None else args.max_draws
     if args.replicates is not None and args.sampler != "qmc":
         raise UsageError("--replicates are the scramblings of --sampler qmc: add --sampler qmc, or drop --replicates")
     if args.from_file is not None:
@@ -362,9 +369,7 @@ def add_query_parser(commands: Any) -> None:
         default=None,
         help="draw until every answer's MCSE (on the probability scale) is below this",
     )
-    query.add_argument(
-        "--max-draws", type=positive_int, default=2_000_000, help="cap for --precision (default 2000000)"
-    )
+    query.add_argument("--max-draws", type=positive_int, default=None, help="cap for --precision (default 2000000)")
     query.add_argument(
         "--sampler",
         choices=("mc", "qmc"),
