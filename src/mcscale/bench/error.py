@@ -275,10 +275,8 @@ def error_curves(case: dict[str, Any], record: dict[str, Any]) -> ErrorCurves:
     )
 
 
-def _efficiency(curve: dict[str, Any], plain: dict[str, Any] | None, error: str) -> float | None:
+def _efficiency(curve: dict[str, Any], plain: dict[str, Any], error: str) -> float:
     """Plain MC's wall time for this estimator's ``error`` ("rmse" or "mcse") at the largest size, over its own."""
-    if plain is None:
-        return None
     mine, theirs = curve["points"][-1], plain["points"][-1]
     if mine[error] == 0 or mine["seconds"] == 0:
         return math.inf

@@ -26,7 +26,13 @@ from mcscale.cli.explore import add_explore_parser
 from mcscale.cli.figures import add_figure_parsers
 from mcscale.cli.history import add_history_parsers
 from mcscale.cli.init import add_parser as add_init_parser
-from mcscale.cli.sampling import add_compile_parser, add_query_parser, add_run_parser, add_scenarios_parser
+from mcscale.cli.sampling import (
+    DEFAULT_MAX_DRAWS,
+    add_compile_parser,
+    add_query_parser,
+    add_run_parser,
+    add_scenarios_parser,
+)
 from mcscale.cli.sensitivity import add_sensitivity_parser
 from mcscale.echo import one_line
 
@@ -121,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.args += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    for flag, default in (("draws", 100_000), ("seed", 0), ("precision", None)):
+    for flag, default in (("draws", 100_000), ("seed", 0), ("precision", None), ("max_draws", DEFAULT_MAX_DRAWS)):
         if hasattr(args, flag):  # remember what was given, then apply the default
             setattr(args, f"{flag}_given", getattr(args, flag) is not None)
             if getattr(args, flag) is None:

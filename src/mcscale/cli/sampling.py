@@ -152,7 +152,6 @@ def _answer_estimated(
         raise UsageError(f"{option} answers probability questions only")
     asked = [q for q in queries if q.kind == "probability"]
     method = args.variance_reduction if reduced else None
-    replicates = replicates if args.sampler == "qmc" else None
     try:
         answers = iter(
             estimate_probabilities(
@@ -227,9 +226,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
     from mcscale.query import check_query, parse_question, scenario_queries, scenario_references
 
     positional = list(args.args)
-    if args.max_draws is not None and args.precision is None:
+    if args.max_draws_given and args.precision is None:
         raise UsageError("--max-draws caps the draws of --precision: add --precision, or drop --max-draws")
-    args.max_draws = DEFAULT_MAX_DRAWS if args.max_draws is None else args.max_draws
     if args.replicates is not None and args.sampler != "qmc":
         raise UsageError("--replicates are the scramblings of --sampler qmc: add --sampler qmc, or drop --replicates")
     if args.from_file is not None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mcscale.sim.chunks import ChunkLayout
 
-__all__ = ["Progress", "default_threads", "in_chunk_order"]
+__all__ = ["Progress", "default_threads", "in_chunk_order", "kept"]
 
 #: A progress callback: ``progress(draws_done, n_draws)``.
 Progress = Callable[[int, int], None]
@@ -33,3 +33,17 @@ def in_chunk_order[T](
             if progress is not None:
                 progress((k + 1) * layout.chunk_length, layout.n_draws)
             yield value
+
+
+def kept[T](reuse: dict | None, key: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, kept in ``reuse`` under ``key`` (read from it if there); without ``reuse``, just computed.
+
+    A chunk's result is a pure function of what ``key`` names, so a caller that grows a
+    run (a precision loop) computes each chunk once. Each chunk of one call has its own
+    key and a stored value is never changed, so threads need no lock.
+    """
+    if reuse is None:
+        return compute()
+    if key not in reuse:
+        reuse[key] = compute()
+    return reuse[key]

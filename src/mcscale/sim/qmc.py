@@ -28,7 +28,7 @@ from mcscale.model.scenario import Scenario
 from mcscale.sim.accumulators import StreamPlan, ThresholdSpec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE, ChunkLayout
 from mcscale.sim.engine import StreamTask, setup_stream
-from mcscale.sim.executors import in_chunk_order
+from mcscale.sim.executors import in_chunk_order, kept
 from mcscale.sim.kernels.sampling import normals_from_uniforms, parameters_from_normals
 from mcscale.sim.kernels.trajectory import stream_parameters
 
@@ -221,12 +221,8 @@ def simulate_qmc(
 
     def run_chunk(k: int) -> tuple[np.ndarray, np.ndarray]:
         replicate, chunk = divmod(k, per_replicate)
-        if reuse is None:
-            return count_chunk(replicate, chunk)
         key = (*fingerprint, replicate, chunk * chunk_length, chunk_length)
-        if key not in reuse:
-            reuse[key] = count_chunk(replicate, chunk)
-        return reuse[key]
+        return kept(reuse, key, lambda: count_chunk(replicate, chunk))
 
     def count_chunk(replicate: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
         z = _normals(engines, task, seed, replicate, chunk * chunk_length, chunk_length)

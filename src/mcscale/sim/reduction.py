@@ -34,7 +34,7 @@ from mcscale.sim.accumulators import ThresholdSpec
 from mcscale.sim.chunks import DEFAULT_CHUNK_SIZE, ChunkLayout, chunk_generator, chunk_layout
 from mcscale.sim.encode import year_grid
 from mcscale.sim.engine import StreamTask, setup_stream
-from mcscale.sim.executors import in_chunk_order
+from mcscale.sim.executors import in_chunk_order, kept
 from mcscale.sim.kernels import codes
 from mcscale.sim.kernels.sampling import correlate_normals, parameters_from_normals, standard_normals
 from mcscale.sim.kernels.trajectory import target_margins, weighted_sums
@@ -371,12 +371,7 @@ def simulate_reduced(
     fingerprint = (method, seed, tuple(targets), d, () if theta is None else tuple(theta.tolist()))
 
     def run_chunk(k: int) -> tuple[np.ndarray, np.ndarray]:
-        if reuse is None:
-            return model.sums(normals(k), theta)
-        key = (*fingerprint, *position(k))
-        if key not in reuse:
-            reuse[key] = model.sums(normals(k), theta)
-        return reuse[key]
+        return kept(reuse, (*fingerprint, *position(k)), lambda: model.sums(normals(k), theta))
 
     n_groups = layout.n_chunks // per_group
     sums = np.zeros((n_groups, len(targets), 2))

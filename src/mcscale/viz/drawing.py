@@ -770,8 +770,7 @@ def error_chart(data: ErrorCurves) -> Figure:
         order = data.methods or tuple(curve.method for curve in data.curves)
         for curve in data.curves:
             # colour and marker both tell estimators apart (in greyscale too), the same in every case
-            place = order.index(curve.method)
-            colour, marker = OKABE_ITO[place % 7], _ERROR_MARKERS[place % len(_ERROR_MARKERS)]
+            colour, marker = _error_style(curve.method, order)
             for ax, x in ((by_draws, curve.draws), (by_seconds, curve.seconds)):
                 ax.plot(x, curve.rmse, color=colour, marker=marker, markersize=3, lw=1.0, gid=f"rmse:{curve.method}")
                 ax.plot(x, curve.mcse, color=colour, lw=0.8, ls="--", gid=f"mcse:{curve.method}")
@@ -806,15 +805,20 @@ def error_chart(data: ErrorCurves) -> Figure:
 _ERROR_MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def _error_style(method: str, order: tuple[str, ...]) -> tuple[str, str]:
+    """Colour and marker of an estimator: by its place in the measurement, the same in every case's figure."""
+    place = order.index(method)
+    return OKABE_ITO[place % 7], _ERROR_MARKERS[place % len(_ERROR_MARKERS)]
+
+
 def _error_legend(curves: tuple, order: tuple[str, ...]) -> tuple[list, list[str]]:
     """Legend of an error chart: one entry per estimator (colour and marker), then what each line style is."""
     from matplotlib.lines import Line2D
 
     handles, labels = [], []
     for curve in curves:
-        place = order.index(curve.method)
-        marker = _ERROR_MARKERS[place % len(_ERROR_MARKERS)]
-        handles.append(Line2D([], [], color=OKABE_ITO[place % 7], marker=marker, markersize=3, lw=1.0))
+        colour, marker = _error_style(curve.method, order)
+        handles.append(Line2D([], [], color=colour, marker=marker, markersize=3, lw=1.0))
         labels.append(curve.method)
     for style, label in (("-", "RMSE over seeds"), ("--", "reported MCSE"), (":", r"$\propto n^{-1/2}$")):
         handles.append(Line2D([], [], color=_GREY if style == ":" else "black", lw=0.8, ls=style))
